@@ -1,0 +1,25 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test
+
+install:
+	$(PYTHON) -m pip install -q -e .
+	@command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+
+install-test:
+	bash scripts/install-test-deps.sh
+	$(PYTHON) -m pip install -q -e '.[test]'
+	@command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+
+# Install, create instance/ with the starter banks, demo accounts and open sessions
+# (printed), and serve on http://$(HOST):$(PORT)/ under gunicorn.
+run: install
+	$(PYTHON) -m app.cli demo
+	$(PYTHON) -m app.cli serve --host $(HOST) --port $(PORT)
+
+# Install what the tests need (Chromium from Debian included) and run every test.
+test: install-test
+	$(PYTHON) -m pytest

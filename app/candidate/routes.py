@@ -1,0 +1,194 @@
+"""Candidate (受検者): the open sessions, sitting the exam, and submitting it."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import audit
+from ..auth.routes import role_required
+from ..errors import error_response
+from ..exam import (Refused, attempt_questions, close_if_expired, find_attempt,
+                    open_sessions_for, record_answer, start_attempt, submit_attempt)
+from ..extensions import db
+from ..models import Attempt, ExamSession, latest_steps, utcnow
+from .forms import StartForm, SubmitAttemptForm
+
+bp = Blueprint("candidate", __name__, url_prefix="/exam")
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    """The candidate's own attempt; anyone else's is 'not found', and the try is logged."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        audit.record_now("attempt_access_refused", current_user.id, attempt_id=attempt_id,
+                         path=request.path)
+        abort(404)
+    return attempt
+
+
+def _script_json(data) -> str:
+    """JSON safe inside <script>: a typed answer like '</script>' cannot end the element."""
+    return (json.dumps(data, ensure_ascii=False)
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _remaining_ms(attempt: Attempt, now) -> int:
+    return max(0, int((attempt.deadline - now).total_seconds() * 1000))
+
+
+@bp.get("/")
+@role_required("candidate")
+def home():
+    now = utcnow()
+    sessions = open_sessions_for(current_user, now)
+    attempts = {a.session_id: a for a in db.session.scalars(
+        select(Attempt).where(Attempt.user_id == current_user.id))}
+    for a in attempts.values():
+        close_if_expired(a, now)
+    db.session.commit()
+    past = [a for a in attempts.values() if a.finished]
+    return render_template("candidate/home.html", sessions=sessions, attempts=attempts, now=now,
+                           past=sorted(past, key=lambda a: a.started_at, reverse=True),
+                           start_form=StartForm())
+
+
+@bp.post("/sessions/<int:session_id>/start")
+@role_required("candidate")
+def start(session_id: int):
+    form = StartForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db.session.get(ExamSession, session_id)
+    if session is None:
+        abort(404)
+    now = utcnow()
+    try:
+        attempt = start_attempt(session, current_user, now)
+    except Refused as exc:
+        audit.record_now("start_refused", current_user.id, session_id=session_id, reason=exc.code)
+        return error_response(exc.status, exc.message, exc.code)
+    close_if_expired(attempt, now)
+    db.session.commit()
+    if attempt.finished:
+        return redirect(url_for(".done", attempt_id=attempt.id))
+    return redirect(url_for(".sit", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@role_required("candidate")
+def sit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    if close_if_expired(attempt, now):
+        db.session.commit()
+    if attempt.finished:
+        return redirect(url_for(".done", attempt_id=attempt.id))
+    steps = latest_steps(attempt.id)
+    items = []
+    for position, (item, q) in enumerate(attempt_questions(attempt), start=1):
+        by_key = {c.key: c for c in q.choices}
+        step = steps.get(position)
+        items.append({"position": position, "q": q,
+                      "choices": [by_key[k] for k in item["choice_order"]],
+                      "response": step.response if step else None,
+                      "flagged": step.flagged if step else False})
+    state = {
+        "attempt": attempt.id, "seq": attempt.last_seq, "position": attempt.last_position,
+        "remaining_ms": _remaining_ms(attempt, now), "count": len(items),
+        "answers": {str(i["position"]): {"response": i["response"], "flagged": i["flagged"]}
+                    for i in items},
+        "urls": {"save": url_for(".save", attempt_id=attempt.id),
+                 "state": url_for(".state", attempt_id=attempt.id),
+                 "confirm": url_for(".confirm", attempt_id=attempt.id),
+                 "done": url_for(".done", attempt_id=attempt.id)},
+    }
+    return render_template("candidate/sit.html", attempt=attempt, items=items,
+                           state_json=_script_json(state))
+
+
+@bp.post("/attempts/<int:attempt_id>/answers")
+@role_required("candidate")
+def save(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        audit.record_now("answer_refused", current_user.id, attempt_id=attempt_id, reason="not_json")
+        return error_response(400, "解答はJSONで送信してください。", "bad_request")
+    try:
+        ack = record_answer(attempt, base_seq=body.get("base_seq"), client_id=body.get("client_id"),
+                            position=body.get("position"), question_id=body.get("question_id"),
+                            response=body.get("response"), flagged=body.get("flagged", False),
+                            now=now)
+    except Refused as exc:
+        detail = {k: body.get(k) for k in ("base_seq", "position", "question_id")}
+        audit.record_now("answer_refused", current_user.id, attempt_id=attempt_id, reason=exc.code,
+                         **detail)
+        if exc.code == "deadline":
+            close_if_expired(attempt, now)
+            db.session.commit()
+        return error_response(exc.status, exc.message, exc.code, **exc.extra)
+    db.session.commit()
+    return jsonify(ok=True, seq=ack.seq, duplicate=ack.duplicate,
+                   saved_at=ack.saved_at.isoformat() + "Z",
+                   remaining_ms=_remaining_ms(attempt, now))
+
+
+@bp.get("/attempts/<int:attempt_id>/state")
+@role_required("candidate")
+def state(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    if close_if_expired(attempt, now):
+        db.session.commit()
+    return jsonify(ok=True, seq=attempt.last_seq, finished=attempt.finished,
+                   remaining_ms=_remaining_ms(attempt, now))
+
+
+@bp.get("/attempts/<int:attempt_id>/confirm")
+@role_required("candidate")
+def confirm(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    if close_if_expired(attempt, now):
+        db.session.commit()
+    if attempt.finished:
+        return redirect(url_for(".done", attempt_id=attempt.id))
+    steps = latest_steps(attempt.id)
+    n = len(attempt.form)
+    unanswered = [p for p in range(1, n + 1) if p not in steps or steps[p].response is None]
+    flagged = [p for p in range(1, n + 1) if p in steps and steps[p].flagged]
+    return render_template("candidate/confirm.html", attempt=attempt, count=n,
+                           unanswered=unanswered, flagged=flagged, form=SubmitAttemptForm(),
+                           remaining_ms=_remaining_ms(attempt, now))
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@role_required("candidate")
+def submit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if not SubmitAttemptForm().validate_on_submit():
+        abort(400)
+    now = utcnow()
+    # Submitting twice is harmless: the second finds it submitted and changes nothing.
+    by = "deadline" if now >= attempt.deadline else "candidate"
+    if submit_attempt(attempt, by, now):
+        flash("解答を提出しました。", "info")
+    db.session.commit()
+    return redirect(url_for(".done", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<int:attempt_id>/done")
+@role_required("candidate")
+def done(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if close_if_expired(attempt, utcnow()):
+        db.session.commit()
+    if not attempt.finished:
+        return redirect(url_for(".sit", attempt_id=attempt.id))
+    answered = sum(1 for s in latest_steps(attempt.id).values() if s.response is not None)
+    return render_template("candidate/done.html", attempt=attempt, answered=answered,
+                           count=len(attempt.form))

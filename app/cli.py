@@ -1,0 +1,193 @@
+"""The `cbt` command: bank checks and form draws for authors and outside checks, and the
+running of the engine for the secretariat. Bank commands need no database or server."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from scoring.assembly import Assembler, AssemblyError, new_seed
+from scoring.bank import default_bank_folder, load_banks, relpath_for_display
+
+BANKS_HELP = "bank folder holding blueprint.yaml (default: the bundled question_banks/)"
+
+
+def _banks_option(f):
+    return click.option("--banks", "banks", type=click.Path(file_okay=False), default=None,
+                        help=BANKS_HELP)(f)
+
+
+def resolve_banks(banks: str | None) -> str:
+    return banks or os.environ.get("CBT_BANKS") or str(default_bank_folder())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Cyber response capability certification CBT engine (サイバー対処能力検定)."""
+
+
+@main.group()
+def bank() -> None:
+    """Question banks."""
+
+
+@bank.command("validate")
+@_banks_option
+def bank_validate(banks: str | None) -> None:
+    """Check the blueprint and every bank; one FILE:LINE: message per problem."""
+    folder = resolve_banks(banks)
+    loaded = load_banks(folder)
+    for p in sorted(loaded.problems + loaded.warnings, key=lambda p: (p.file, p.line, p.warning)):
+        click.echo(f"{relpath_for_display(p.file)}:{p.line}: "
+                   f"{'warning: ' if p.warning else ''}{p.message}")
+    if loaded.blueprint:
+        counts = {"exam": 0, "practice": 0}
+        for q in loaded.questions.values():
+            counts[q.pool] += 1
+        click.echo("")
+        click.echo(f"{len(loaded.questions)} questions ({counts['exam']} exam pool, "
+                   f"{counts['practice']} practice pool) in {folder}")
+        if loaded.ok:
+            click.echo(f"bank version {loaded.version()[:12]}")
+        click.echo("")
+        click.echo("coverage: quota / approved exam-pool questions available")
+        rows = loaded.coverage()
+        width = max((len(r[2]) for r in rows), default=10)
+        current = None
+        for lkey, area, topic, quota, available in rows:
+            lv = loaded.blueprint.levels[lkey]
+            if lkey != current:
+                current = lkey
+                note = "" if lv.delivered else "  (not delivered here: quotas not enforced)"
+                click.echo(f"{lkey} ({lv.name}): {lv.questions} questions, {lv.minutes} minutes{note}")
+            mark = "" if available >= quota else ("  SHORT" if lv.delivered else "  short")
+            click.echo(f"  {area:<10} {topic:<{width}} {quota:>4} / {available:<4}{mark}")
+    n = len(loaded.problems)
+    click.echo("")
+    click.echo(f"{n} problem{'s' if n != 1 else ''}, {len(loaded.warnings)} "
+               f"warning{'s' if len(loaded.warnings) != 1 else ''}")
+    sys.exit(1 if n else 0)
+
+
+@main.group()
+def form() -> None:
+    """Exam forms."""
+
+
+@form.command("draw")
+@click.option("--level", required=True, help="beginner, intermediate, advanced (blueprint keys)")
+@_banks_option
+@click.option("--seed", type=int, default=None, help="seed of the first form; form i uses seed+i")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
+def form_draw(level: str, banks: str | None, seed: int | None, count: int) -> None:
+    """Draw forms exactly as a live session does; one JSON line per form."""
+    loaded = load_banks(resolve_banks(banks))
+    if not loaded.ok:
+        for p in loaded.problems:
+            click.echo(f"{relpath_for_display(p.file)}:{p.line}: {p.message}", err=True)
+        click.echo("the banks have problems; no form is drawn (run: cbt bank validate)", err=True)
+        sys.exit(1)
+    try:
+        assembler = Assembler(loaded.blueprint, loaded.questions, level)
+    except AssemblyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    version = loaded.version()
+    out = sys.stdout
+    for i in range(count):
+        form_ = assembler.draw(new_seed() if seed is None else seed + i)
+        out.write(json.dumps({
+            "seed": form_.seed, "level": form_.level, "bank_version": version,
+            "items": [{"id": it.id, "area": it.area, "topic": it.topic,
+                       "choice_order": list(it.choice_order)} for it in form_.items],
+        }, ensure_ascii=False) + "\n")
+
+
+# ---- running the engine ---------------------------------------------------------------
+
+def _app():
+    from . import create_app
+    return create_app()
+
+
+@bank.command("load")
+@_banks_option
+def bank_load(banks: str | None) -> None:
+    """Store the banks as a new version (refused whole if any problem)."""
+    from .banks import BankError, import_banks
+    from .extensions import db
+    app = _app()
+    with app.app_context():
+        db.create_all()
+        try:
+            version = import_banks(resolve_banks(banks))
+        except BankError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        db.session.commit()
+        click.echo(f"bank version {version.short} ({version.question_count} questions)")
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create the database tables (safe to run again)."""
+    from .extensions import db
+    app = _app()
+    with app.app_context():
+        db.create_all()
+    click.echo(f"database ready: {app.config['SQLALCHEMY_DATABASE_URI']}")
+
+
+@main.command("demo")
+@_banks_option
+def demo(banks: str | None) -> None:
+    """Create the database with the starter banks, demo accounts and open sessions."""
+    from .demo import seed_demo
+    app = _app()
+    with app.app_context():
+        lines = seed_demo(resolve_banks(banks))
+    for line in lines:
+        click.echo(line)
+
+
+@main.command("sweep")
+def sweep() -> None:
+    """Submit and score every attempt whose deadline has passed."""
+    from .exam import finalize_expired
+    from .models import utcnow
+    app = _app()
+    with app.app_context():
+        n = finalize_expired(utcnow())
+    click.echo(f"{n} attempt(s) submitted at their deadline")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="processes (default: 2 per core)")
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Run the engine under gunicorn, as in production."""
+    from gunicorn.app.base import BaseApplication
+
+    workers = workers or max(2, 2 * (os.cpu_count() or 1))
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                               "worker_class": "gthread", "timeout": 60,
+                               "accesslog": "-", "errorlog": "-"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from . import create_app
+            return create_app({"SWEEPER": True})
+
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) x {threads} thread(s)")
+    Server().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+// Exam page: one question at a time, every answer saved the moment it is chosen.
+// Saves go through one ordered queue: each carries the sequence number the server last
+// acknowledged, so the server can refuse a stale tab, and a client id, so a retry after a
+// lost response is recognised instead of stored twice. The countdown runs from the
+// server's remaining time and the monotonic clock, never the device's wall clock.
+(function () {
+  "use strict";
+  var state = JSON.parse(document.getElementById("exam-state").textContent);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var sections = Array.prototype.slice.call(document.querySelectorAll("section.question"));
+  var navButtons = Array.prototype.slice.call(document.querySelectorAll(".qnav-btn"));
+  var statusEl = document.getElementById("save-status");
+  var timerEl = document.getElementById("timer");
+  var current = 1;
+  var queue = [];          // pending saves, oldest first; queue[0] may be in flight
+  var inFlight = false;
+  var retryDelay = 1000;
+  var lastSaved = null;
+  var stopped = false;
+
+  function uid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
+  // ---- navigation ------------------------------------------------------------------
+  function show(pos, focus) {
+    pos = Math.max(1, Math.min(state.count, pos | 0));
+    current = pos;
+    sections.forEach(function (s) { s.hidden = Number(s.dataset.position) !== pos; });
+    navButtons.forEach(function (b) {
+      var on = Number(b.dataset.goto) === pos;
+      b.classList.toggle("current", on);
+      if (on) b.setAttribute("aria-current", "step"); else b.removeAttribute("aria-current");
+    });
+    document.getElementById("prev").disabled = pos === 1;
+    document.getElementById("next").disabled = pos === state.count;
+    if (location.hash !== "#q=" + pos) history.replaceState(null, "", "#q=" + pos);
+    if (focus) document.getElementById("qh-" + pos).focus();
+  }
+
+  function refreshNav(pos) {
+    var a = state.answers[String(pos)] || {};
+    var b = navButtons[pos - 1];
+    var answered = a.response !== null && a.response !== undefined &&
+      !(Array.isArray(a.response) && a.response.length === 0);
+    b.classList.toggle("answered", answered);
+    b.classList.toggle("flagged", !!a.flagged);
+    b.setAttribute("aria-label", "問" + pos + (answered ? " 解答済み" : " 未解答") + (a.flagged ? " 見直し" : ""));
+  }
+
+  // ---- reading an answer from the page ------------------------------------------------
+  function readResponse(section) {
+    var type = section.dataset.type;
+    var inputs = section.querySelectorAll("fieldset.answer input");
+    if (type === "single") {
+      var r = section.querySelector("fieldset.answer input:checked");
+      return r ? r.value : null;
+    }
+    if (type === "multiple") {
+      var keys = [];
+      inputs.forEach(function (i) { if (i.checked) keys.push(i.value); });
+      return keys.length ? keys.sort() : null;
+    }
+    if (type === "true_false") {
+      var t = section.querySelector("fieldset.answer input:checked");
+      return t ? t.value === "true" : null;
+    }
+    var v = inputs[0].value;
+    return v.trim() ? v : null;
+  }
+
+  function changed(section) {
+    if (stopped) return;
+    var pos = Number(section.dataset.position);
+    var entry = {
+      position: pos, question_id: section.dataset.qid,
+      response: readResponse(section),
+      flagged: section.querySelector(".flag-box").checked
+    };
+    state.answers[String(pos)] = { response: entry.response, flagged: entry.flagged };
+    refreshNav(pos);
+    // A newer state of the same question replaces one that has not been sent yet.
+    for (var i = queue.length - 1; i >= (inFlight ? 1 : 0); i--) {
+      if (queue[i].position === pos) { queue.splice(i, 1); }
+    }
+    entry.client_id = uid();
+    queue.push(entry);
+    pump();
+  }
+
+  // ---- the save queue -----------------------------------------------------------------
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "save-status " + (kind || "");
+  }
+
+  function hhmmss(d) {
+    return d.toLocaleTimeString("ja-JP", { timeZone: "Asia/Tokyo", hour12: false });
+  }
+
+  function pump() {
+    if (inFlight || !queue.length || stopped) return;
+    var entry = queue[0];
+    inFlight = true;
+    setStatus("保存中…", "saving");
+    fetch(state.urls.save, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify({
+        base_seq: state.seq, client_id: entry.client_id, position: entry.position,
+        question_id: entry.question_id, response: entry.response, flagged: entry.flagged
+      })
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (body) {
+        return { status: resp.status, body: body };
+      });
+    }).then(function (r) {
+      inFlight = false;
+      if (r.status === 200 && r.body.ok) {
+        queue.shift();
+        state.seq = r.body.seq;
+        retryDelay = 1000;
+        lastSaved = new Date();
+        syncClock(r.body.remaining_ms);
+        setStatus(queue.length ? "保存中…" : "保存しました（" + hhmmss(lastSaved) + "）", "ok");
+        pump();
+      } else if (r.status === 409 && (r.body.error === "deadline" || r.body.error === "finished")) {
+        finish(r.body.message);
+      } else if (r.status === 409 && r.body.error === "stale") {
+        block("別のウィンドウやタブで、より新しい解答が保存されています。この画面の解答は保存されていません。再読み込みして最新の状態から続けてください。");
+      } else if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+        if (r.body.error === "csrf" || r.status === 401) {
+          block("ログインの有効期限が切れました。再読み込みしてログインし直してください。");
+          return;
+        }
+        queue.shift();   // refused as invalid: retrying cannot help
+        setStatus("保存できませんでした: " + (r.body.message || r.status), "error");
+        pump();
+      } else {
+        retryLater();
+      }
+    }).catch(function () {
+      inFlight = false;
+      retryLater();
+    });
+  }
+
+  function retryLater() {
+    var n = queue.length;
+    setStatus("通信できません。" + n + "件の解答を送信待ちです。自動で再送します…" +
+      (lastSaved ? "（最終保存 " + hhmmss(lastSaved) + "）" : ""), "error");
+    setTimeout(pump, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 8000);
+  }
+
+  window.addEventListener("online", function () { retryDelay = 1000; pump(); });
+  window.addEventListener("beforeunload", function (e) {
+    if (queue.length && !stopped) { e.preventDefault(); e.returnValue = ""; }
+  });
+
+  function whenSaved(then) {
+    if (!queue.length) { then(); return; }
+    setStatus("未送信の解答を送信しています…", "saving");
+    var tries = 0;
+    var t = setInterval(function () {
+      if (!queue.length || tries++ > 40) { clearInterval(t); if (!queue.length) then(); }
+    }, 250);
+  }
+
+  function block(message) {
+    stopped = true;
+    document.getElementById("blocker-msg").textContent = message;
+    var b = document.getElementById("blocker");
+    b.hidden = false;
+    document.getElementById("blocker-reload").focus();
+  }
+
+  function finish(message) {
+    stopped = true;
+    sections.forEach(function (s) {
+      s.querySelectorAll("input").forEach(function (i) { i.disabled = true; });
+    });
+    setStatus(message || "試験時間が終了しました。", "error");
+    setTimeout(function () { location.href = state.urls.done; }, 1500);
+  }
+
+  // ---- the clock ------------------------------------------------------------------------
+  var baseRemaining = state.remaining_ms, basePerf = performance.now();
+  function syncClock(ms) {
+    if (typeof ms === "number") { baseRemaining = ms; basePerf = performance.now(); }
+  }
+  function remaining() { return Math.max(0, baseRemaining - (performance.now() - basePerf)); }
+  function tick() {
+    var ms = remaining();
+    var s = Math.ceil(ms / 1000);
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    timerEl.textContent = (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(sec).padStart(2, "0");
+    timerEl.parentNode.classList.toggle("low", ms < 5 * 60 * 1000);
+    if (ms <= 0 && !stopped) {
+      // The server has closed the attempt at its deadline; ask it and leave.
+      stopped = true;
+      fetch(state.urls.state, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .finally(function () { finish("試験時間が終了しました。解答は自動的に提出されます。"); });
+    }
+  }
+  setInterval(tick, 250);
+  tick();
+  // Re-read the server's remaining time now and then: a suspended laptop's timers drift.
+  setInterval(function () {
+    if (stopped) return;
+    fetch(state.urls.state, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (b) { if (b.finished) finish("この受検は提出済みです。"); else syncClock(b.remaining_ms); })
+      .catch(function () { /* offline: keep counting locally */ });
+  }, 30000);
+
+  // ---- wiring -------------------------------------------------------------------------
+  sections.forEach(function (section) {
+    section.querySelectorAll("fieldset.answer input[type=radio], fieldset.answer input[type=checkbox], .flag-box")
+      .forEach(function (i) { i.addEventListener("change", function () { changed(section); }); });
+    var text = section.querySelector("input.text-answer");
+    if (text) {
+      var timer = null;
+      text.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () { changed(section); }, 600);
+      });
+      text.addEventListener("change", function () { clearTimeout(timer); changed(section); });
+      text.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") { e.preventDefault(); clearTimeout(timer); changed(section); }
+      });
+    }
+  });
+  navButtons.forEach(function (b) {
+    b.addEventListener("click", function () { show(Number(b.dataset.goto), true); });
+  });
+  document.getElementById("prev").addEventListener("click", function () { show(current - 1, true); });
+  document.getElementById("next").addEventListener("click", function () { show(current + 1, true); });
+  document.getElementById("to-confirm").addEventListener("click", function () {
+    whenSaved(function () { location.href = state.urls.confirm; });
+  });
+  document.getElementById("blocker-reload").addEventListener("click", function () {
+    queue = []; location.reload();
+  });
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || e.ctrlKey || e.metaKey) return;
+    var k = e.key.toLowerCase();
+    if (k === "n") { e.preventDefault(); show(current + 1, true); }
+    else if (k === "p") { e.preventDefault(); show(current - 1, true); }
+    else if (k === "m") {
+      e.preventDefault();
+      var box = sections[current - 1].querySelector(".flag-box");
+      box.checked = !box.checked;
+      changed(sections[current - 1]);
+    }
+  });
+  window.addEventListener("hashchange", function () {
+    var m = /q=(\d+)/.exec(location.hash);
+    if (m) show(Number(m[1]), true);
+  });
+
+  for (var p = 1; p <= state.count; p++) refreshNav(p);
+  var fromHash = /q=(\d+)/.exec(location.hash);
+  show(fromHash ? Number(fromHash[1]) : state.position, false);
+  // Test hook and diagnostics: how many saves are waiting.
+  window.cbtPendingSaves = function () { return queue.length; };
+})();

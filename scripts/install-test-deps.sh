@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# What the test suite needs from Debian: Chromium (and Japanese fonts) for the browser
+# tests. Installed only when missing; these machines run as root. A skipped browser suite
+# is not a passed one, so a failed install fails the test command.
+set -euo pipefail
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing from Debian: ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+/usr/bin/chromium --version
