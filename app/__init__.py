@@ -5,7 +5,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -54,22 +54,29 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
-    login_manager.session_protection = "strong"
+    # "basic": an officer behind a proxy pool must not be signed out mid-exam by an IP change.
+    login_manager.session_protection = "basic"
 
     from . import errors, filters
     errors.register(app)
     filters.register(app)
 
     from .auth.routes import bp as auth_bp
+    from .author.routes import bp as author_bp
     from .candidate.routes import bp as candidate_bp
     app.register_blueprint(auth_bp)
     app.register_blueprint(candidate_bp)
+    app.register_blueprint(author_bp)
 
     @app.get("/")
     def index():
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
-        return redirect(url_for("candidate.home"))
+        if current_user.has_role("candidate"):
+            return redirect(url_for("candidate.home"))
+        if current_user.has_role("author", "vice_chair", "chair"):
+            return redirect(url_for("author.preview"))
+        return render_template("home.html")
 
     @app.get("/healthz")
     def healthz():

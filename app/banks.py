@@ -61,3 +61,8 @@ def snapshot(version: BankVersion) -> tuple[Blueprint, dict[str, Question]]:
             _cache.clear()
         _cache[version.digest] = hit
     return hit
+
+
+def current_version() -> BankVersion | None:
+    """The newest stored version: what practice mode and previews draw from."""
+    return db.session.scalar(select(BankVersion).order_by(BankVersion.id.desc()).limit(1))

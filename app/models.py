@@ -191,3 +191,18 @@ def latest_steps(attempt_id: int) -> dict[int, AnswerStep]:
                                 & (AnswerStep.seq == newest.c.seq))
         .where(AnswerStep.attempt_id == attempt_id))
     return {s.position: s for s in rows}
+
+
+class PracticeAnswer(db.Model):
+    """One practice-mode answer (事前学習). Never part of an exam score."""
+    __tablename__ = "practice_answers"
+    __table_args__ = (Index("ix_practice_answers_user_topic", "user_id", "topic"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    bank_version_id: Mapped[int] = mapped_column(ForeignKey("bank_versions.id"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(64))
+    response_json: Mapped[Optional[str]] = mapped_column(Text)
+    correct: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -76,6 +76,9 @@ class BankLoad:
     questions: dict[str, Question] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # Every question entry seen, valid or not: (file, line, id, valid), for tools that
+    # place each problem beside the question it concerns.
+    entries: list[tuple[str, int, str, bool]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -151,6 +154,7 @@ def load_banks(folder: str | os.PathLike) -> BankLoad:
     valid: dict[str, Question] = {}
     for path in bank_files(folder):
         for qid, line, q in _load_file(path, blueprint, result):
+            result.entries.append((path, line, qid, q is not None))
             if qid in first_seen:
                 prev_file, prev_line = first_seen[qid]
                 result.problems.append(Problem(

@@ -326,3 +326,13 @@ def test_login_failure_is_refused_in_japanese(app):
     assert r.status_code == 401
     assert "ユーザーIDまたはパスワードが正しくありません" in r.get_data(as_text=True)
     assert audit_events(app, "login_failed")
+
+
+def test_resume_returns_to_the_question_on_screen(app, candidate):
+    state = candidate.start()
+    assert candidate.post_json(state["urls"]["position"], {"position": 17}).status_code == 200
+    for bad in (0, 41, "3", None):
+        assert candidate.post_json(state["urls"]["position"], {"position": bad}).status_code == 400
+    again = Client(app)
+    again.login("candidate1")
+    assert again.start()["position"] == 17

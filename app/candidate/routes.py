@@ -5,7 +5,7 @@ import json
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit
 from ..auth.routes import role_required
@@ -102,6 +102,7 @@ def sit(attempt_id: int):
                     for i in items},
         "urls": {"save": url_for(".save", attempt_id=attempt.id),
                  "state": url_for(".state", attempt_id=attempt.id),
+                 "position": url_for(".position", attempt_id=attempt.id),
                  "confirm": url_for(".confirm", attempt_id=attempt.id),
                  "done": url_for(".done", attempt_id=attempt.id)},
     }
@@ -135,6 +136,23 @@ def save(attempt_id: int):
     return jsonify(ok=True, seq=ack.seq, duplicate=ack.duplicate,
                    saved_at=ack.saved_at.isoformat() + "Z",
                    remaining_ms=_remaining_ms(attempt, now))
+
+
+@bp.post("/attempts/<int:attempt_id>/position")
+@role_required("candidate")
+def position(attempt_id: int):
+    """Remember the question on screen, so signing in again resumes there."""
+    attempt = _own_attempt(attempt_id)
+    body = request.get_json(silent=True) or {}
+    pos = body.get("position")
+    if isinstance(pos, bool) or not isinstance(pos, int) or not 1 <= pos <= len(attempt.form):
+        return error_response(400, "問題番号が正しくありません。", "bad_request")
+    if not attempt.finished:
+        db.session.execute(update(Attempt).where(Attempt.id == attempt.id,
+                                                 Attempt.submitted_at.is_(None))
+                           .values(last_position=pos))
+        db.session.commit()
+    return jsonify(ok=True)
 
 
 @bp.get("/attempts/<int:attempt_id>/state")
@@ -192,3 +210,6 @@ def done(attempt_id: int):
     answered = sum(1 for s in latest_steps(attempt.id).values() if s.response is not None)
     return render_template("candidate/done.html", attempt=attempt, answered=answered,
                            count=len(attempt.form))
+
+
+from . import practice  # noqa: E402,F401  (registers the practice routes on this blueprint)

@@ -37,6 +37,21 @@
     document.getElementById("next").disabled = pos === state.count;
     if (location.hash !== "#q=" + pos) history.replaceState(null, "", "#q=" + pos);
     if (focus) document.getElementById("qh-" + pos).focus();
+    rememberPosition(pos);
+  }
+
+  // Tell the server which question is on screen (debounced; a lost ping costs nothing).
+  var positionTimer = null;
+  function rememberPosition(pos) {
+    clearTimeout(positionTimer);
+    positionTimer = setTimeout(function () {
+      if (stopped) return;
+      fetch(state.urls.position, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+        body: JSON.stringify({ position: pos })
+      }).catch(function () {});
+    }, 800);
   }
 
   function refreshNav(pos) {
