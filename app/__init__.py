@@ -64,7 +64,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .auth.routes import bp as auth_bp
     from .author.routes import bp as author_bp
     from .candidate.routes import bp as candidate_bp
+    from .committee.routes import bp as committee_bp
     app.register_blueprint(auth_bp)
+    app.register_blueprint(committee_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(author_bp)
 
@@ -76,6 +78,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
             return redirect(url_for("candidate.home"))
         if current_user.has_role("author", "vice_chair", "chair"):
             return redirect(url_for("author.preview"))
+        if current_user.has_role("committee"):
+            return redirect(url_for("committee.stats"))
         return render_template("home.html")
 
     @app.get("/healthz")

@@ -189,5 +189,9 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     Server().run()
 
 
+from .cli_stats import stats  # noqa: E402  (kept in its own module: analysis on any response file)
+
+main.add_command(stats)
+
 if __name__ == "__main__":
     main()

@@ -55,6 +55,8 @@ class Client:
         self.csrf = None
 
     def _remember(self, resp):
+        if not resp.mimetype.startswith("text/html"):
+            return resp
         m = re.search(r'name="csrf-token" content="([^"]+)"', resp.get_data(as_text=True))
         if m:
             self.csrf = m.group(1)
