@@ -21,6 +21,14 @@ def render_markdown(text: str) -> Markup:
                             url_schemes={"http", "https"}, link_rel="noopener noreferrer"))
 
 
+_INLINE_TAGS = {"code", "em", "strong", "del"}
+
+
+def render_markdown_inline(text: str) -> Markup:
+    """Choice texts: inline Markdown only (code, emphasis), no paragraphs or links."""
+    return Markup(nh3.clean(_md.renderInline(str(text or "")), tags=_INLINE_TAGS, attributes={}))
+
+
 def jst(value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
     return "" if value is None else to_jst(value).strftime(fmt)
 
@@ -28,4 +36,5 @@ def jst(value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
 def register(app) -> None:
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["markdown_inline"] = render_markdown_inline
     app.jinja_env.filters["fiscal_year"] = fiscal_year_label

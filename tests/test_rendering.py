@@ -26,3 +26,10 @@ def test_author_markdown_cannot_inject_script(payload):
     assert not re.search(r"<[^>]*\son\w+\s*=", html)        # no event-handler attribute
     assert not re.search(r'<a[^>]*href="?javascript:', html)
     assert "<iframe" not in html and "<svg" not in html and "<img" not in html
+
+
+def test_choice_text_renders_inline_code_only():
+    from app.filters import render_markdown_inline
+    assert str(render_markdown_inline("`www.example.co.jp` を開く")) == "<code>www.example.co.jp</code> を開く"
+    html = str(render_markdown_inline("<b onclick=x>太字</b> [l](javascript:alert(1))"))
+    assert "<b" not in html and "<a" not in html and "onclick" not in html.split("&lt;")[0]

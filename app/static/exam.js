@@ -95,9 +95,11 @@
     };
     state.answers[String(pos)] = { response: entry.response, flagged: entry.flagged };
     refreshNav(pos);
-    // A newer state of the same question replaces one that has not been sent yet.
-    for (var i = queue.length - 1; i >= (inFlight ? 1 : 0); i--) {
-      if (queue[i].position === pos) { queue.splice(i, 1); }
+    // A newer state of the same question replaces one that has never been sent. One that
+    // was sent stays: the server may have stored it with only the reply lost, and its retry
+    // (same client id) is what advances the sequence number the newer save builds on.
+    for (var i = queue.length - 1; i >= 0; i--) {
+      if (queue[i].position === pos && !queue[i].sent) { queue.splice(i, 1); }
     }
     entry.client_id = uid();
     queue.push(entry);
@@ -117,6 +119,7 @@
   function pump() {
     if (inFlight || !queue.length || stopped) return;
     var entry = queue[0];
+    entry.sent = true;
     inFlight = true;
     setStatus("保存中…", "saving");
     fetch(state.urls.save, {
@@ -179,7 +182,11 @@
     setStatus("未送信の解答を送信しています…", "saving");
     var tries = 0;
     var t = setInterval(function () {
-      if (!queue.length || tries++ > 40) { clearInterval(t); if (!queue.length) then(); }
+      if (!queue.length) { clearInterval(t); then(); return; }
+      if (tries++ > 40) {
+        clearInterval(t);
+        setStatus("未送信の解答が" + queue.length + "件あるため、確認画面を開けません。通信が回復すると自動で送信されます。もう一度お試しください。", "error");
+      }
     }, 250);
   }
 

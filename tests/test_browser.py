@@ -1,0 +1,534 @@
+"""The exam page in a real Chromium (Playwright): sitting a whole exam with mouse and
+keyboard, a reload half-way, losing the network, and the deadline passing on an open page.
+
+The app runs on a loopback port from a background thread; the test reads the database
+directly to check that what the candidate chose is what the server stored.
+
+Screenshots of each run land in tests/artifacts/ (emptied at the start of a run). The
+full-exam test also takes the README picture, tests/artifacts/exam-page.png, and copies it
+to docs/exam-page.png when that file is missing or CBT_UPDATE_DOCS_SCREENSHOT=1 is set, so
+that an ordinary test run leaves docs/ untouched.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from sqlalchemy import update  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from app.demo import DEMO_PASSWORD  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Attempt, latest_steps, utcnow  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DOCS_SHOT = ROOT / "docs" / "exam-page.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ATTEMPT_URL = re.compile(r"/exam/attempts/(\d+)(#.*)?$")
+
+
+# ---- fixtures ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    # Never a skip: a skipped browser suite is not a passed one. `make test` installs it.
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make test`, which installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on 127.0.0.1:<free port>, served from a background thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+class PageProblems:
+    """Script errors, console errors (CSP violations show up there) and dialogs."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.allowed: list[str] = []          # substrings of console errors a test expects
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", self._console)
+        page.on("dialog", self._dialog)
+
+    def _console(self, msg):
+        if msg.type != "error" or any(a in msg.text for a in self.allowed):
+            return
+        url = (msg.location or {}).get("url", "")
+        if url.endswith("/favicon.ico"):       # the app has none; the browser asks anyway
+            return
+        self.errors.append(f"console: {msg.text} ({url})")
+
+    def _dialog(self, dialog):
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def check(self):
+        assert not self.errors, self.errors
+        assert not self.dialogs, self.dialogs
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP",
+                              timezone_id="Asia/Tokyo")
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    pg = context.new_page()
+    pg.problems = PageProblems(pg)
+    return pg
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir()
+    return ARTIFACTS
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+def login_and_start(page, base: str, username: str = "candidate1") -> int:
+    """Sign in, start the beginner session from the list; returns the attempt id."""
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r"/exam/$"))
+    card = page.locator("section.session", has_text="初級")
+    expect(card).to_have_count(1)
+    card.get_by_role("button", name="受検を開始する").click()
+    page.wait_for_url(ATTEMPT_URL)
+    expect(page.locator("section.question")).to_have_count(40)
+    return int(ATTEMPT_URL.search(page.url).group(1))
+
+
+def current(page):
+    """The one visible question."""
+    visible = page.locator("section.question:not([hidden])")
+    expect(visible).to_have_count(1)
+    return visible
+
+
+def current_position(page) -> int:
+    return int(current(page).get_attribute("data-position"))
+
+
+def pending(page) -> int:
+    return page.evaluate("window.cbtPendingSaves()")
+
+
+def wait_saved(page):
+    page.wait_for_function("() => window.cbtPendingSaves() === 0", timeout=10_000)
+    expect(page.locator("#save-status")).to_contain_text("保存しました")
+
+
+def server_steps(app, attempt_id: int) -> dict[int, tuple]:
+    """{position: (response, flagged)} of the latest step per position, read from the DB."""
+    with app.app_context():
+        steps = {p: (s.response, s.flagged) for p, s in latest_steps(attempt_id).items()}
+        db.session.remove()
+    return steps
+
+
+def load_attempt(app, attempt_id: int) -> dict:
+    with app.app_context():
+        a = db.session.get(Attempt, attempt_id)
+        out = {"submitted_at": a.submitted_at, "submitted_by": a.submitted_by, "correct": a.correct,
+               "total": a.total, "passed": a.passed, "form": a.form, "deadline": a.deadline}
+        db.session.remove()
+    return out
+
+
+def tab_into_answer(page, section):
+    """Press Tab (from the question heading the page focused) until an answer input of the
+    shown question has the focus, as a keyboard-only candidate would."""
+    pos = section.get_attribute("data-position")
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        if page.evaluate("""pos => { const a = document.activeElement;
+                 return !!a && !!a.closest('section.question[data-position="' + pos + '"] fieldset.answer'); }""",
+                         pos):
+            return
+    raise AssertionError(f"Tab never reached the answers of question {pos}")
+
+
+def answer_with_mouse(page, section, pos: int):
+    """Choose an answer by clicking; returns the response the server should store."""
+    qtype = section.get_attribute("data-type")
+    labels = section.locator("fieldset.answer label.choice")
+    inputs = section.locator("fieldset.answer input")
+    if qtype == "single":
+        n = labels.count()
+        i = pos % n
+        labels.nth(i).click()
+        return inputs.nth(i).get_attribute("value")
+    if qtype == "multiple":
+        n = labels.count()
+        picks = sorted({pos % n, (pos + 1) % n})
+        for i in picks:
+            labels.nth(i).click()
+        return sorted(inputs.nth(i).get_attribute("value") for i in picks)
+    if qtype == "true_false":
+        value = pos % 2 == 0
+        section.get_by_text("正しい（○）" if value else "誤り（×）").click()
+        return value
+    box = section.locator("input.text-answer")
+    box.click()
+    text = f"解答{pos}"
+    box.type(text)          # saved on change, when the focus leaves the box
+    return text
+
+
+def answer_with_keyboard(page, section, pos: int):
+    """Choose an answer with Tab / Space / arrows / typing; returns the expected response."""
+    qtype = section.get_attribute("data-type")
+    inputs = section.locator("fieldset.answer input")
+    tab_into_answer(page, section)
+    if qtype == "single":
+        n = inputs.count()
+        k = (pos // 2) % n
+        if k == 0:
+            page.keyboard.press("Space")
+        else:
+            for _ in range(k):           # arrows move the selection along the group
+                page.keyboard.press("ArrowDown")
+        return inputs.nth(k).get_attribute("value")
+    if qtype == "multiple":
+        n = inputs.count()
+        picks = sorted({0, (pos // 2) % n})
+        for i in range(max(picks) + 1):
+            if i in picks:
+                page.keyboard.press("Space")
+            if i < max(picks):
+                page.keyboard.press("Tab")
+        return sorted(inputs.nth(i).get_attribute("value") for i in picks)
+    if qtype == "true_false":
+        if pos % 4 == 0:
+            page.keyboard.press("Space")     # the first radio: 正しい
+            return True
+        page.keyboard.press("ArrowDown")     # moves on to 誤り and selects it
+        return False
+    # Full-width digits, as an IME would give them: stored as typed.
+    text = "４４３" if pos % 4 == 0 else f"kb-{pos}"
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")             # Enter saves at once
+    return text
+
+
+def expect_shows(page, pos: int, response, flagged: bool):
+    """The page (after a reload) shows this answer for question `pos`."""
+    section = page.locator(f"section#q-{pos}")
+    qtype = section.get_attribute("data-type")
+    inputs = section.locator("fieldset.answer input")
+    if qtype == "text":
+        expect(section.locator("input.text-answer")).to_have_value(response)
+    else:
+        if qtype == "single":
+            chosen = {response}
+        elif qtype == "multiple":
+            chosen = set(response)
+        else:
+            chosen = {"true" if response else "false"}
+        for i in range(inputs.count()):
+            box = inputs.nth(i)
+            if box.get_attribute("value") in chosen:
+                expect(box).to_be_checked()
+            else:
+                expect(box).not_to_be_checked()
+    flag = section.locator(".flag-box")
+    (expect(flag).to_be_checked if flagged else expect(flag).not_to_be_checked)()
+    nav = page.locator(f'.qnav-btn[data-goto="{pos}"]')
+    expect(nav).to_have_class(re.compile(r"\banswered\b"))
+    if flagged:
+        expect(nav).to_have_class(re.compile(r"\bflagged\b"))
+    else:
+        expect(nav).not_to_have_class(re.compile(r"\bflagged\b"))
+
+
+# ---- the tests ---------------------------------------------------------------------------
+
+KEYBOARD_FLAG = 8          # flagged with Alt+M
+MOUSE_FLAG = 27            # flagged by clicking the box
+FLAG_UNFLAG = 12           # flagged and unflagged again with Alt+M: ends unflagged
+CHANGED_MIND = 5           # answered, then another answer chosen by mouse
+RELOAD_AFTER = 20
+
+
+def test_full_exam_with_mouse_keyboard_and_reload(app, live_server, page, artifacts):
+    attempt_id = login_and_start(page, live_server)
+    assert current_position(page) == 1
+    expect(page.locator("#prev")).to_be_disabled()
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^(59|60):\d\d$"))
+    page.screenshot(path=str(artifacts / "full-01-first-question.png"))
+
+    code_positions = page.eval_on_selector_all(
+        "section.question", "ss => ss.filter(s => s.querySelector('.stem pre')).map(s => +s.dataset.position)")
+    docs_target = code_positions[0] if code_positions else 1
+
+    given: dict[int, object] = {}
+    flagged = {KEYBOARD_FLAG, MOUSE_FLAG}
+
+    def sit(pos: int):
+        section = current(page)
+        assert int(section.get_attribute("data-position")) == pos
+        keyboard = pos % 2 == 0
+        if keyboard:
+            given[pos] = answer_with_keyboard(page, section, pos)
+        else:
+            given[pos] = answer_with_mouse(page, section, pos)
+        if pos == CHANGED_MIND:
+            qtype = section.get_attribute("data-type")
+            if qtype in ("single", "true_false"):
+                labels = section.locator("fieldset.answer label.choice")
+                inputs = section.locator("fieldset.answer input")
+                was = given[pos] if qtype == "single" else ("true" if given[pos] else "false")
+                other = next(i for i in range(inputs.count())
+                             if inputs.nth(i).get_attribute("value") != was)
+                labels.nth(other).click()
+                value = inputs.nth(other).get_attribute("value")
+                given[pos] = value if qtype == "single" else value == "true"
+            elif qtype == "multiple":       # untick one of the two
+                first = section.locator("fieldset.answer input:checked").first
+                value = first.get_attribute("value")
+                first.click()
+                given[pos] = [v for v in given[pos] if v != value]
+            else:
+                box = section.locator("input.text-answer")
+                box.fill("書き直し")
+                box.press("Enter")
+                given[pos] = "書き直し"
+        if pos in (KEYBOARD_FLAG, FLAG_UNFLAG):
+            page.keyboard.press("Alt+M")
+            expect(section.locator(".flag-box")).to_be_checked()
+            if pos == FLAG_UNFLAG:
+                page.keyboard.press("Alt+M")
+                expect(section.locator(".flag-box")).not_to_be_checked()
+        if pos == MOUSE_FLAG:
+            section.get_by_text("見直しのためにマークする").click()
+        nav = page.locator(f'.qnav-btn[data-goto="{pos}"]')
+        expect(nav).to_have_class(re.compile(r"\bcurrent\b"))
+        if pos == docs_target and pos > RELOAD_AFTER:
+            readme_shot(page)
+        if pos == 40:
+            expect(page.locator("#next")).to_be_disabled()
+        elif keyboard:
+            page.keyboard.press("Alt+N")
+        elif pos % 3 == 0:
+            page.locator(f'.qnav-btn[data-goto="{pos + 1}"]').click()
+        else:
+            page.locator("#next").click()
+        # The text box saves on change; typed text is there once the focus has moved on.
+        expect(nav).to_have_class(re.compile(r"\banswered\b"))
+        if pos < 40:
+            expect(page.locator(f'.qnav-btn[data-goto="{pos + 1}"]')).to_have_class(re.compile(r"\bcurrent\b"))
+
+    def readme_shot(pg):
+        pg.wait_for_function("() => window.cbtPendingSaves() === 0")
+        pg.mouse.move(0, 799)          # no hover highlight in the picture
+        shot = pg.screenshot()         # the 1280x800 viewport
+        (artifacts / "exam-page.png").write_bytes(shot)
+        if not DOCS_SHOT.exists() or os.environ.get("CBT_UPDATE_DOCS_SCREENSHOT") == "1":
+            DOCS_SHOT.parent.mkdir(exist_ok=True)
+            DOCS_SHOT.write_bytes(shot)
+
+    for pos in range(1, RELOAD_AFTER + 1):
+        sit(pos)
+
+    # ---- reload half-way: everything chosen so far comes back from the server ----------
+    page.locator(f'.qnav-btn[data-goto="{RELOAD_AFTER}"]').click()
+    wait_saved(page)
+    assert pending(page) == 0
+    saved = server_steps(app, attempt_id)
+    assert set(saved) == set(given), "every answer so far reached the server before the reload"
+    page.reload()
+    expect(page.locator("section.question")).to_have_count(40)
+    assert current_position(page) == RELOAD_AFTER, "the reload stays on the question shown"
+    for pos, response in given.items():
+        expect_shows(page, pos, response, pos in flagged)
+    for pos in range(RELOAD_AFTER + 1, 41):
+        expect(page.locator(f'.qnav-btn[data-goto="{pos}"]')).not_to_have_class(re.compile(r"\banswered\b"))
+    page.screenshot(path=str(artifacts / "full-02-after-reload.png"))
+
+    if docs_target <= RELOAD_AFTER:
+        page.locator(f'.qnav-btn[data-goto="{docs_target}"]').click()
+        readme_shot(page)
+    page.locator(f'.qnav-btn[data-goto="{RELOAD_AFTER + 1}"]').click()
+
+    for pos in range(RELOAD_AFTER + 1, 41):
+        sit(pos)
+    page.screenshot(path=str(artifacts / "full-03-all-answered.png"))
+
+    # ---- confirm and submit -------------------------------------------------------------
+    page.locator("#to-confirm").click()
+    page.wait_for_url(re.compile(rf"/exam/attempts/{attempt_id}/confirm$"))
+    confirm = page.locator("#confirm")
+    expect(confirm).to_contain_text("解答済み 40問")
+    expect(confirm).to_contain_text("未解答の問題はありません。")
+    expect(confirm).not_to_contain_text("未解答の問題（")
+    expect(confirm).to_contain_text(f"見直しマークの付いた問題（{len(flagged)}問）")
+    chips = confirm.locator("ul.chips li a")
+    expect(chips).to_have_text([f"問{p}" for p in sorted(flagged)])
+    page.screenshot(path=str(artifacts / "full-04-confirm.png"))
+    page.locator("#submit-final").click()
+    page.wait_for_url(re.compile(rf"/exam/attempts/{attempt_id}/done$"))
+    expect(page.locator("h1")).to_have_text("解答を提出しました")
+    expect(page.locator("main")).to_contain_text("40 / 40問")
+    page.screenshot(path=str(artifacts / "full-05-done.png"))
+    page.problems.check()
+
+    # ---- the server has exactly what was chosen ----------------------------------------
+    assert len(given) == 40
+    saved = server_steps(app, attempt_id)
+    assert set(saved) == set(range(1, 41))
+    for pos in range(1, 41):
+        response, flag = saved[pos]
+        assert response == given[pos], f"question {pos}: stored {response!r}, chose {given[pos]!r}"
+        assert flag == (pos in flagged), f"question {pos}: flagged={flag}"
+    attempt = load_attempt(app, attempt_id)
+    assert attempt["submitted_at"] is not None
+    assert attempt["submitted_by"] == "candidate"
+    assert attempt["total"] == 40
+    assert 0 <= attempt["correct"] <= 40
+    assert attempt["passed"] is not None
+    assert (artifacts / "exam-page.png").exists()
+
+
+def test_answers_wait_while_offline_then_arrive(app, live_server, context, page, artifacts):
+    attempt_id = login_and_start(page, live_server)
+    page.problems.allowed.append("net::ERR_INTERNET_DISCONNECTED")
+    # Two one-click questions, so that each answer is exactly one queued save.
+    positions = page.eval_on_selector_all(
+        "section.question", "ss => ss.filter(s => s.dataset.type === 'single' || s.dataset.type === 'true_false')"
+                            ".map(s => +s.dataset.position)")[:2]
+    assert len(positions) == 2
+    context.set_offline(True)
+    given = {}
+    for pos in positions:
+        page.locator(f'.qnav-btn[data-goto="{pos}"]').click()
+        given[pos] = answer_with_mouse(page, current(page), pos)
+    status = page.locator("#save-status")
+    expect(status).to_contain_text("通信できません")
+    assert pending(page) == 2
+    expect(status).to_contain_text("2件の解答を送信待ち")
+    for pos in positions:
+        expect(page.locator(f'.qnav-btn[data-goto="{pos}"]')).to_have_class(re.compile(r"\banswered\b"))
+    page.screenshot(path=str(artifacts / "offline-01-waiting.png"))
+    time.sleep(1.5)              # a retry or two while still offline
+    assert pending(page) == 2
+    assert server_steps(app, attempt_id) == {}
+
+    context.set_offline(False)
+    deadline = time.monotonic() + 15
+    while True:
+        saved = server_steps(app, attempt_id)
+        if set(saved) == set(positions):
+            break
+        assert time.monotonic() < deadline, f"answers did not arrive after going online: {saved}"
+        time.sleep(0.2)
+    assert saved == {pos: (given[pos], False) for pos in positions}
+    expect(status).to_contain_text("保存しました", timeout=10_000)
+    assert pending(page) == 0
+    page.screenshot(path=str(artifacts / "offline-02-saved.png"))
+    page.problems.check()
+
+
+def test_deadline_on_an_open_page_submits_and_leaves(app, live_server, page, artifacts):
+    attempt_id = login_and_start(page, live_server)
+    given = answer_with_mouse(page, current(page), 1)
+    wait_saved(page)
+    with app.app_context():
+        db.session.execute(update(Attempt).where(Attempt.id == attempt_id)
+                           .values(deadline=utcnow() + timedelta(seconds=4)))
+        db.session.commit()
+        db.session.remove()
+    page.reload()
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^0:0[0-4]$"))
+    # The page says time is up and locks the answers, then leaves 1.5 s later: watch on
+    # every animation frame so that short window is not missed.
+    page.wait_for_function(
+        """() => document.getElementById('save-status').textContent.includes('試験時間が終了しました')
+                && Array.from(document.querySelectorAll('fieldset.answer input, .flag-box'))
+                        .every(i => i.disabled)""", polling="raf", timeout=15_000)
+    page.screenshot(path=str(artifacts / "deadline-01-time-up.png"))
+    page.wait_for_url(re.compile(rf"/exam/attempts/{attempt_id}/done$"), timeout=20_000)
+    expect(page.locator("h1")).to_have_text("解答を提出しました")
+    expect(page.locator("main")).to_contain_text("試験時間終了による自動提出")
+    expect(page.locator("main")).to_contain_text("1 / 40問")
+    page.screenshot(path=str(artifacts / "deadline-02-done.png"))
+    page.problems.check()
+
+    attempt = load_attempt(app, attempt_id)
+    assert attempt["submitted_by"] == "deadline"
+    assert attempt["submitted_at"] is not None
+    assert attempt["submitted_at"] <= attempt["deadline"]
+    assert attempt["total"] == 40
+    assert server_steps(app, attempt_id) == {1: (given, False)}
+
+
+def test_a_lost_reply_then_a_changed_answer_keeps_the_newer_answer(app, live_server, page, artifacts):
+    """The server stores a save but its reply is lost; the candidate then changes the same
+    answer. The page must retry the stored one (recognised by its client id) and then send
+    the newer one: no false 'another tab' block, and the newer answer wins."""
+    attempt_id = login_and_start(page, live_server)
+    page.problems.allowed.append("net::ERR_FAILED")
+    pos = page.eval_on_selector_all(
+        "section.question", "ss => ss.filter(s => s.dataset.type === 'single').map(s => +s.dataset.position)")[0]
+    page.locator(f'.qnav-btn[data-goto="{pos}"]').click()
+    section = current(page)
+    radios = section.locator("fieldset.answer input[type=radio]")
+    dropped = []
+
+    def lose_first_reply(route):
+        if not dropped:
+            route.fetch()                 # the server stores it...
+            dropped.append(True)
+            route.abort()                 # ...and the reply never arrives
+        else:
+            route.continue_()
+
+    page.route("**/answers", lose_first_reply)
+    radios.nth(0).check()
+    page.wait_for_function("() => document.getElementById('save-status').className.includes('error')",
+                           timeout=10_000)
+    radios.nth(1).check()                 # changed before the retry went out
+    wait_saved(page)
+    expect(page.locator("#blocker")).to_be_hidden()
+    newer = radios.nth(1).get_attribute("value")
+    assert server_steps(app, attempt_id)[pos] == (newer, False)
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).last_seq == 2   # the first save, then the newer
+        db.session.remove()
+    page.screenshot(path=str(artifacts / "lost-reply-01-saved.png"))
+    page.problems.check()
