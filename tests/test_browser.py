@@ -532,3 +532,53 @@ def test_a_lost_reply_then_a_changed_answer_keeps_the_newer_answer(app, live_ser
         db.session.remove()
     page.screenshot(path=str(artifacts / "lost-reply-01-saved.png"))
     page.problems.check()
+
+
+def test_author_preview_matches_the_exam_page(app, live_server, browser, page, artifacts):
+    """What an author previews is what a candidate sees: same stem rendering, same choices,
+    same answer widgets, in the same browser."""
+    attempt_id = login_and_start(page, live_server)
+    exam_q = current(page)
+    qid = exam_q.get_attribute("data-qid")
+    exam = {
+        "stem": exam_q.locator(".stem").inner_html(),
+        "type": exam_q.locator(".qtype").inner_text(),
+        "choices": sorted(exam_q.locator("label.choice").all_inner_texts()),
+        "inputs": sorted(exam_q.locator("fieldset.answer input").evaluate_all(
+            "els => els.map(e => e.type + ':' + e.value)")),
+        "stem_font": exam_q.locator(".stem").evaluate("e => getComputedStyle(e).fontSize"),
+    }
+    exam_q.screenshot(path=str(artifacts / "preview-01-exam.png"))
+    author_ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    author = author_ctx.new_page()
+    author.goto(live_server + "/login")
+    author.fill("#username", "author1")
+    author.fill("#password", DEMO_PASSWORD)
+    author.get_by_role("button", name="ログイン").click()
+    author.wait_for_url(re.compile(r"/author/$"))
+    q = load_attempt(app, attempt_id)["form"][0]
+    author.goto(live_server + f"/author/?topic={q['topic']}&pool=exam&status=approved")
+    card = author.locator(f'article#{qid}')
+    while card.count() == 0:                      # page through until the question shows
+        author.get_by_role("link", name="次のページ →").click()
+        card = author.locator(f'article#{qid}')
+    preview_q = card.locator("section.question")
+    preview = {
+        "stem": preview_q.locator(".stem").inner_html(),
+        "type": preview_q.locator(".qtype").inner_text(),
+        "choices": sorted(preview_q.locator("label.choice").all_inner_texts()),
+        "inputs": sorted(preview_q.locator("fieldset.answer input").evaluate_all(
+            "els => els.map(e => e.type + ':' + e.value)")),
+        "stem_font": preview_q.locator(".stem").evaluate("e => getComputedStyle(e).fontSize"),
+    }
+    card.screenshot(path=str(artifacts / "preview-02-author.png"))
+    # Choice letters (ア, イ, ...) follow the shown order, which the exam shuffles: compare
+    # the choice texts without their letter.
+    strip = lambda texts: sorted(re.sub(r"^\s*[ア-コ]\s*", "", t) for t in texts)  # noqa: E731
+    assert preview["stem"] == exam["stem"]
+    assert preview["type"] == exam["type"]
+    assert strip(preview["choices"]) == strip(exam["choices"])
+    assert preview["inputs"] == exam["inputs"]
+    assert preview["stem_font"] == exam["stem_font"]
+    author_ctx.close()
+    page.problems.check()
