@@ -193,5 +193,10 @@ from .cli_stats import stats  # noqa: E402  (kept in its own module: analysis on
 
 main.add_command(stats)
 
+from .cli_interop import export_cmd, import_cmd  # noqa: E402  (Moodle XML / GIFT in, QTI 2.1 out)
+
+bank.add_command(import_cmd)
+bank.add_command(export_cmd)
+
 if __name__ == "__main__":
     main()

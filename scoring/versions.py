@@ -42,3 +42,26 @@ def diff(old: dict[str, Question], new: dict[str, Question]) -> VersionDiff:
             d.retired.append(qid)
         d.changed[qid] = fields
     return d
+
+
+def history(qid: str, versions: list[tuple[str, dict[str, Question]]]) -> list[tuple[str, str, list[str]]]:
+    """A question's life across versions, oldest first: (version, event, changed fields),
+    event one of added, changed, retired, removed, restored. Unchanged versions are left out."""
+    out = []
+    previous: Question | None = None
+    for name, questions in versions:
+        q = questions.get(qid)
+        if q is None:
+            if previous is not None:
+                out.append((name, "removed", []))
+            previous = None
+            continue
+        if previous is None:
+            out.append((name, "added" if not out else "restored", []))
+        else:
+            fields = changed_fields(previous, q)
+            if fields:
+                out.append((name, "retired" if "status" in fields and q.status == "retired"
+                            else "changed", fields))
+        previous = q
+    return out

@@ -77,8 +77,11 @@ def test_versions_diff_lists_added_changed_and_retired(app, tmp_path):
     page = c.get(resp.location).get_data(as_text=True)
     diff = page[page.index('id="diff"'):]
     assert "LOG-9999" in diff.split("変更")[0]                   # added
-    assert re.search(r"<code>LOG-0002</code>: stem", diff)
-    assert re.search(r"<code>LOG-0003</code>: status", diff)
+    assert re.search(r"<code>LOG-0002</code></a>: stem", diff)
+    assert re.search(r"<code>LOG-0003</code></a>: status", diff)
+    hist = c.get("/author/questions/LOG-0002/history").get_data(as_text=True)
+    assert hist.count("<tr><td><code>") == 2 and "追加" in hist and "変更" in hist and ">stem<" in hist
+    assert c.get("/author/questions/NOPE-1/history").status_code == 404
     assert "廃止（1問）" in diff
     # Loading the same content again makes no new version.
     again = c.post_form("/author/versions/load")
@@ -96,3 +99,16 @@ def test_a_broken_bank_is_not_loaded_as_a_version(app, tmp_path):
     page = c.get(resp.location).get_data(as_text=True)
     assert "エラーがあるため登録できません" in page
     assert page.count("<code>") == before
+
+
+def test_history_across_versions():
+    from scoring.bank import Question
+    from scoring.versions import history
+    base = dict(id="Q", area="a", topic="t", levels=("beginner",), type="true_false", pool="exam",
+                status="approved", stem="s", choices=(), answer=True, explanation="e")
+    v1 = {"Q": Question(**base)}
+    v2 = {"Q": Question(**{**base, "stem": "s2"})}
+    v3 = {"Q": Question(**{**base, "stem": "s2", "status": "retired"})}
+    events = history("Q", [("v1", v1), ("v2", v2), ("v2b", v2), ("v3", v3), ("v4", {}), ("v5", v1)])
+    assert events == [("v1", "added", []), ("v2", "changed", ["stem"]),
+                      ("v3", "retired", ["status"]), ("v4", "removed", []), ("v5", "restored", [])]

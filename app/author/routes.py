@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from scoring.assembly import Assembler, AssemblyError, new_seed
 from scoring.bank import load_banks, relpath_for_display
-from scoring.versions import diff
+from scoring.versions import diff, history
 
 from .. import audit
 from ..auth.routes import role_required
@@ -141,3 +141,15 @@ def load_version():
         flash(f"バージョン {version.short} を登録しました（{version.question_count}問）。", "info")
     return redirect(url_for(".versions", a=before, b=version.id) if before and before != version.id
                     else url_for(".versions"))
+
+
+@bp.get("/questions/<qid>/history")
+@role_required(*AUTHORS)
+def question_history(qid: str):
+    rows = list(db.session.scalars(select(BankVersion).order_by(BankVersion.id)))
+    events = history(qid, [(v.short, snapshot(v)[1]) for v in rows])
+    if not events:
+        abort(404)
+    created = {v.short: v.created_at for v in rows}
+    latest = next((snapshot(v)[1][qid] for v in reversed(rows) if qid in snapshot(v)[1]), None)
+    return render_template("author/history.html", qid=qid, events=events, created=created, q=latest)
