@@ -30,6 +30,8 @@ from app.extensions import db  # noqa: E402
 from app.models import Attempt, latest_steps, utcnow  # noqa: E402
 
 pytestmark = pytest.mark.browser
+# CI shares two cores with the server under test: generous waits, never fixed sleeps.
+expect.set_options(timeout=15_000)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
