@@ -29,6 +29,16 @@ def _own_attempt(attempt_id: int) -> Attempt:
     return attempt
 
 
+def _current(attempt_id: int):
+    """The candidate's own attempt as of now: past its deadline it is submitted first, so
+    every page sees the state the server enforces."""
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    if close_if_expired(attempt, now):
+        db.session.commit()
+    return attempt, now
+
+
 def _script_json(data) -> str:
     """JSON safe inside <script>: a typed answer like '</script>' cannot end the element."""
     return (json.dumps(data, ensure_ascii=False)
@@ -80,10 +90,7 @@ def start(session_id: int):
 @bp.get("/attempts/<int:attempt_id>")
 @role_required("candidate")
 def sit(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
-    now = utcnow()
-    if close_if_expired(attempt, now):
-        db.session.commit()
+    attempt, now = _current(attempt_id)
     if attempt.finished:
         return redirect(url_for(".done", attempt_id=attempt.id))
     steps = latest_steps(attempt.id)
@@ -158,10 +165,7 @@ def position(attempt_id: int):
 @bp.get("/attempts/<int:attempt_id>/state")
 @role_required("candidate")
 def state(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
-    now = utcnow()
-    if close_if_expired(attempt, now):
-        db.session.commit()
+    attempt, now = _current(attempt_id)
     return jsonify(ok=True, seq=attempt.last_seq, finished=attempt.finished,
                    remaining_ms=_remaining_ms(attempt, now))
 
@@ -169,10 +173,7 @@ def state(attempt_id: int):
 @bp.get("/attempts/<int:attempt_id>/confirm")
 @role_required("candidate")
 def confirm(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
-    now = utcnow()
-    if close_if_expired(attempt, now):
-        db.session.commit()
+    attempt, now = _current(attempt_id)
     if attempt.finished:
         return redirect(url_for(".done", attempt_id=attempt.id))
     steps = latest_steps(attempt.id)
@@ -202,9 +203,7 @@ def submit(attempt_id: int):
 @bp.get("/attempts/<int:attempt_id>/done")
 @role_required("candidate")
 def done(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
-    if close_if_expired(attempt, utcnow()):
-        db.session.commit()
+    attempt, _now = _current(attempt_id)
     if not attempt.finished:
         return redirect(url_for(".sit", attempt_id=attempt.id))
     answered = sum(1 for s in latest_steps(attempt.id).values() if s.response is not None)
