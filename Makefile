@@ -20,6 +20,8 @@ run: install
 	$(PYTHON) -m app.cli demo
 	$(PYTHON) -m app.cli serve --host $(HOST) --port $(PORT)
 
-# Install what the tests need (Chromium from Debian included) and run every test.
+# Install what the tests need (Chromium and PostgreSQL from Debian included) and run every
+# test twice: on SQLite, then on a throw-away PostgreSQL server.
 test: install-test
 	$(PYTHON) -m pytest
+	PYTHON=$(PYTHON) bash scripts/test-postgresql.sh

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -107,9 +108,18 @@ def form_draw(level: str, banks: str | None, seed: int | None, count: int) -> No
 
 # ---- running the engine ---------------------------------------------------------------
 
-def _app():
+@contextmanager
+def app_context():
+    """An app context for one command; its connections are closed when it ends."""
     from . import create_app
-    return create_app()
+    from .extensions import db
+    app = create_app()
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 @bank.command("load")
@@ -118,8 +128,7 @@ def bank_load(banks: str | None) -> None:
     """Store the banks as a new version (refused whole if any problem)."""
     from .banks import BankError, import_banks
     from .extensions import db
-    app = _app()
-    with app.app_context():
+    with app_context() as app:
         db.create_all()
         try:
             version = import_banks(resolve_banks(banks))
@@ -134,10 +143,10 @@ def bank_load(banks: str | None) -> None:
 def init_db() -> None:
     """Create the database tables (safe to run again)."""
     from .extensions import db
-    app = _app()
-    with app.app_context():
+    with app_context():
         db.create_all()
-    click.echo(f"database ready: {app.config['SQLALCHEMY_DATABASE_URI']}")
+        shown = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"database ready: {shown}")
 
 
 @main.command("demo")
@@ -145,8 +154,7 @@ def init_db() -> None:
 def demo(banks: str | None) -> None:
     """Create the database with the starter banks, demo accounts and open sessions."""
     from .demo import seed_demo
-    app = _app()
-    with app.app_context():
+    with app_context() as app:
         lines = seed_demo(resolve_banks(banks))
     for line in lines:
         click.echo(line)
@@ -157,8 +165,7 @@ def sweep() -> None:
     """Submit and score every attempt whose deadline has passed."""
     from .exam import finalize_expired
     from .models import utcnow
-    app = _app()
-    with app.app_context():
+    with app_context() as app:
         n = finalize_expired(utcnow())
     click.echo(f"{n} attempt(s) submitted at their deadline")
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app import create_app
 from app.demo import DEMO_PASSWORD, seed_demo
@@ -16,34 +19,85 @@ ROOT = Path(__file__).resolve().parent.parent
 BANKS = ROOT / "question_banks"
 
 
-def make_app(db_path, instance):
+# The suite runs on SQLite by default and on PostgreSQL when CBT_TEST_DATABASE_URL names a
+# server (`make test` does both): each test gets its own database either way.
+PG_URL = os.environ.get("CBT_TEST_DATABASE_URL", "")
+
+
+def make_app(db_url, instance):
     return create_app({"TESTING": True, "SECRET_KEY": "test-secret",
-                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+                       "SQLALCHEMY_DATABASE_URI": str(db_url),
                        "BANKS_DIR": str(BANKS)}, instance_path=str(instance))
 
 
+class PgServer:
+    """Databases on the test server, made by copying a template (fast in PostgreSQL)."""
+
+    def __init__(self, url: str):
+        self.url = sa.engine.make_url(url)
+        self.admin = sa.create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                                      poolclass=sa.pool.NullPool)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
-def seeded_db(tmp_path_factory):
-    """Demo content seeded once (YAML parsing and password hashing are slow); each test
-    gets its own copy of the file, so tests stay independent."""
-    folder = tmp_path_factory.mktemp("seed")
-    app = make_app(folder / "seed.sqlite", folder / "instance")
-    with app.app_context():
-        seed_demo(str(BANKS))
-        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
-        db.engine.dispose()
-    return folder / "seed.sqlite"
+def pg():
+    return PgServer(PG_URL) if PG_URL else None
 
 
 @pytest.fixture
-def app(tmp_path, seeded_db):
-    shutil.copy(seeded_db, tmp_path / "test.sqlite")
-    app = make_app(tmp_path / "test.sqlite", tmp_path / "instance")
+def fresh_db_url(pg, tmp_path):
+    """An empty database for code that creates its own tables (the CLI)."""
+    if pg is None:
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+        return
+    name = f"cbt_fresh_{uuid.uuid4().hex[:12]}"
+    yield pg.create(name)
+    pg.drop(name)
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory, pg):
+    """Demo content seeded once (YAML parsing and password hashing are slow); each test
+    gets its own copy, so tests stay independent."""
+    folder = tmp_path_factory.mktemp("seed")
+    url = pg.create("cbt_seed") if pg else f"sqlite:///{folder / 'seed.sqlite'}"
+    app = make_app(url, folder / "instance")
+    with app.app_context():
+        seed_demo(str(BANKS))
+        if not pg:
+            db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    yield folder / "seed.sqlite" if not pg else "cbt_seed"
+    if pg:
+        pg.drop("cbt_seed")
+
+
+@pytest.fixture
+def app(tmp_path, seeded_db, pg):
+    if pg:
+        name = f"cbt_t_{uuid.uuid4().hex[:12]}"
+        url = pg.create(name, template=seeded_db)
+    else:
+        shutil.copy(seeded_db, tmp_path / "test.sqlite")
+        url = f"sqlite:///{tmp_path / 'test.sqlite'}"
+    app = make_app(url, tmp_path / "instance")
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if pg:
+        pg.drop(name)
 
 
 class Client:
