@@ -139,12 +139,49 @@ def bank_load(banks: str | None) -> None:
         click.echo(f"bank version {version.short} ({version.question_count} questions)")
 
 
-@main.command("init-db")
-def init_db() -> None:
-    """Create the database tables (safe to run again)."""
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the schema; every record is kept."""
+    from . import schema
     from .extensions import db
     with app_context():
-        db.create_all()
+        before = schema.current_revision()
+        schema.upgrade(revision)
+        after = schema.current_revision()
+        shown = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"{shown}: {before or 'empty'} -> {after}")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the newest one the code knows."""
+    from . import schema
+    with app_context():
+        click.echo(f"database: {schema.current_revision() or 'empty'}; code: {schema.head_revision()}")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """For developers: write a migration for the models' changes (review it before use)."""
+    from . import schema
+    with app_context():
+        schema.autogenerate(message)
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create the database tables (same as `cbt db upgrade`)."""
+    from . import schema
+    from .extensions import db
+    with app_context():
+        schema.upgrade()
         shown = db.engine.url.render_as_string(hide_password=True)
     click.echo(f"database ready: {shown}")
 
