@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + \
             app.config["SQLALCHEMY_DATABASE_URI"][len("postgres://"):]
 
+    from . import models, models_register  # noqa: F401  (every table on the one metadata)
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
