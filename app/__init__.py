@@ -62,14 +62,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     errors.register(app)
     filters.register(app)
 
-    from .auth.routes import bp as auth_bp
-    from .author.routes import bp as author_bp
-    from .candidate.routes import bp as candidate_bp
-    from .committee.routes import bp as committee_bp
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(committee_bp)
-    app.register_blueprint(candidate_bp)
-    app.register_blueprint(author_bp)
+    from .blueprints import register_all
+    register_all(app)
 
     @app.get("/")
     def index():
