@@ -5,7 +5,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -24,6 +24,54 @@ def _secret_key(instance_path: str) -> str:
         return fh.read().strip()
 
 
+def _env_flag(name: str) -> bool | None:
+    """An on/off environment switch: None when unset or empty."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    return value not in ("0", "off", "false", "no")
+
+
+# Browser features no page needs: refused for the whole site.
+PERMISSIONS_POLICY = ", ".join(f"{f}=()" for f in (
+    "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+    "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+    "screen-wake-lock", "usb", "xr-spatial-tracking"))
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'")
+
+
+def _proxies(value) -> int:
+    """CBT_PROXY_FIX: a number of proxies, or on/off (on = one proxy)."""
+    text = str(value or "").strip().lower()
+    if text.isdigit():
+        return int(text)
+    return 1 if text in ("on", "true", "yes") else 0
+
+
+def _security_config(app: Flask) -> None:
+    """Cookie flags and proxy handling, after every config source is read.
+
+    Secure cookies are off by default because `make run` serves plain http on 127.0.0.1,
+    where a browser would drop them and sign-in would fail. Production behind TLS sets
+    CBT_SECURE_COOKIES=1 (or SECURE_COOKIES = True, or PREFERRED_URL_SCHEME = "https")."""
+    secure = app.config.get("SECURE_COOKIES")
+    if secure is None:
+        secure = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    secure = bool(secure)
+    app.config["SECURE_COOKIES"] = secure
+    app.config["SESSION_COOKIE_SECURE"] = secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
+    app.config["REMEMBER_COOKIE_SECURE"] = secure or bool(app.config.get("REMEMBER_COOKIE_SECURE"))
+    proxies = _proxies(app.config.get("PROXY_FIX"))
+    if proxies > 0:
+        # Behind N reverse proxies: the client's address (the per-address sign-in limit)
+        # and the scheme (https) come from their X-Forwarded-* headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=instance_path or os.environ.get("CBT_INSTANCE") or None)
@@ -37,6 +85,17 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # None: secure cookies exactly when PREFERRED_URL_SCHEME is https (see below).
+        SECURE_COOKIES=_env_flag("CBT_SECURE_COOKIES"),
+        # CBT_PROXY_FIX=N: trust N reverse proxies' X-Forwarded-For/-Proto/-Host.
+        PROXY_FIX=os.environ.get("CBT_PROXY_FIX"),
+        # Sign-in limits (app/auth/throttle.py); the load benchmark turns them off.
+        LOGIN_RATE_LIMIT=_env_flag("CBT_LOGIN_RATE_LIMIT") is not False,
+        LOGIN_USER_MAX_FAILURES=5,
+        LOGIN_IP_MAX_FAILURES=30,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+        LOGIN_LOCK_SECONDS=15 * 60,
         SWEEPER=False,
         SWEEP_INTERVAL_SECONDS=5,
     )
@@ -45,6 +104,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(app.instance_path)
+    _security_config(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + \
             app.config["SQLALCHEMY_DATABASE_URI"][len("postgres://"):]
@@ -69,27 +129,54 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     def index():
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
+        # Each actor lands on the page of their main task.
+        if current_user.has_role("vice_chair", "chair"):
+            return redirect(url_for("sessions.index"))
+        if current_user.has_role("committee"):
+            return redirect(url_for("review.index"))
+        if current_user.has_role("secretariat"):
+            return redirect(url_for("admin.home"))
+        if current_user.has_role("head"):
+            return redirect(url_for("head.index"))
+        if current_user.has_role("author"):
+            return redirect(url_for("author.preview"))
         if current_user.has_role("candidate"):
             return redirect(url_for("candidate.home"))
-        if current_user.has_role("author", "vice_chair", "chair"):
-            return redirect(url_for("author.preview"))
-        if current_user.has_role("committee"):
-            return redirect(url_for("committee.stats"))
         return render_template("home.html")
 
     @app.get("/healthz")
     def healthz():
+        """The process serves (kept trivial: the load benchmark's ceiling)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """The database answers too: what a proxy should route on."""
+        try:
+            db.session.execute(db.text("SELECT 1"))
+        except Exception:           # any failure means 'not ready'; the log says why
+            app.logger.exception("readiness check failed")
+            db.session.rollback()
+            return {"status": "database unavailable"}, 503
         return {"status": "ok"}
 
     @app.after_request
     def security_headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+        h = resp.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        h.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if app.config["SECURE_COOKIES"]:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static":
+            # Nothing dynamic is kept by the browser or a proxy: an exam page, a result or
+            # a download must not be shown again from the cache of a shared PC.
+            h["Cache-Control"] = "no-store"
+            h.setdefault("Pragma", "no-cache")
         return resp
 
     if app.config["SWEEPER"]:

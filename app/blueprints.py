@@ -4,6 +4,11 @@ _BLUEPRINTS = [
     "app.candidate.routes:bp",
     "app.author.routes:bp",
     "app.committee.routes:bp",
+    "app.committee.review:bp",
+    "app.committee.sessions:bp",
+    "app.committee.register:bp",
+    "app.head.routes:bp",
+    "app.admin.routes:bp",
     # helpers append above this line
 ]
 

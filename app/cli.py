@@ -126,10 +126,11 @@ def app_context():
 @_banks_option
 def bank_load(banks: str | None) -> None:
     """Store the banks as a new version (refused whole if any problem)."""
+    from . import schema
     from .banks import BankError, import_banks
     from .extensions import db
     with app_context() as app:
-        db.create_all()
+        schema.upgrade()
         try:
             version = import_banks(resolve_banks(banks))
         except BankError as exc:
@@ -222,8 +223,13 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                                "worker_class": "gthread", "timeout": 60,
-                               "accesslog": "-", "errorlog": "-"}.items():
-                self.cfg.set(key, value)
+                               "accesslog": "-", "errorlog": "-",
+                               # gunicorn's control socket is one path per user
+                               # (~/.gunicorn/gunicorn.ctl): several servers on one machine
+                               # would take it from each other, and nothing here uses it.
+                               "control_socket_disable": True}.items():
+                if key in self.cfg.settings:      # control_socket_* is new in gunicorn 25
+                    self.cfg.set(key, value)
 
         def load(self):
             from . import create_app
@@ -241,6 +247,19 @@ from .cli_interop import export_cmd, import_cmd  # noqa: E402  (Moodle XML / GIF
 
 bank.add_command(import_cmd)
 bank.add_command(export_cmd)
+from .cli_people import affiliations_group, staff_group  # noqa: E402  (secretariat batch work)
+from .cli_register import passes, register, training  # noqa: E402  (register, special passes, training)
+
+main.add_command(staff_group)
+main.add_command(affiliations_group)
+main.add_command(passes)
+main.add_command(training)
+main.add_command(register)
+
+from .cli_backup import backup_cmd, restore_cmd  # noqa: E402  (database backups: app/backup.py)
+
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)
 
 if __name__ == "__main__":
     main()

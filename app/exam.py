@@ -6,25 +6,84 @@ database, not a process, decides who wins.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scoring.assembly import Assembler, new_seed
-from scoring.grading import GradedItem, ResponseError, coerce_response, grade, score_sheet
+from scoring.grading import ResponseError, coerce_response
 
 from . import audit
 from .banks import snapshot
+from .eligibility import start_refusals
 from .extensions import db
-from .models import AnswerStep, Attempt, ExamSession, Registration, User, latest_steps, utcnow
+from .models import AnswerStep, Attempt, BankVersion, ExamSession, Registration, User, utcnow
+from .review_ops import score_with_corrections
 
 log = logging.getLogger("cbt.exam")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class _WriteGate:
+    """Orders the exam's writers on SQLite, which allows one writer at a time and makes the
+    others poll (sleeping 1, 2, 5 ... 100 ms between tries): with many candidates saving at
+    once the database then sits idle while writers sleep. Here writers queue instead: on a
+    lock within the process and an flock on a file beside the database across processes
+    (worker processes, several servers; the kernel releases it if a process dies). Nothing
+    depends on it for correctness (SQLite still serialises the writers; a writer outside
+    the gate just polls as before); PostgreSQL, with row locks, does not use it.
+    Re-entrant per thread. CBT_SQLITE_WRITE_GATE=off turns it off (for measurements)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._files: dict[tuple[int, str], int] = {}
+
+    def _fd(self, path: str) -> int:
+        key = (os.getpid(), path)
+        fd = self._files.get(key)
+        if fd is None:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._files[key] = fd
+        return fd
+
+    @contextmanager
+    def __call__(self):
+        url = db.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+                or os.environ.get("CBT_SQLITE_WRITE_GATE", "on") == "off":
+            yield
+            return
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        with self._lock:
+            fd = self._fd(url.database + "-writers.lock")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+write_gate = _WriteGate()
 
 
 class Refused(Exception):
@@ -59,9 +118,14 @@ def start_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
         return existing
     if not is_registered(session, user):
         raise Refused(403, "not_registered", "この検定の受検者として登録されていません。")
+    # 第3-2, 第3-4 at the moment of starting (a pass or admission may have changed since
+    # registration); an attempt already under way is resumed above, never blocked.
+    reasons = start_refusals(session, user)
+    if reasons:
+        raise Refused(403, "not_eligible", " ".join(reasons))
     if not session.is_open(now):
         raise Refused(409, "closed", "この検定は現在受検できません（受検期間外です）。")
-    blueprint, questions = snapshot(session.bank_version)
+    digest, blueprint, questions = _version(session.bank_version_id, lambda: session.bank_version)
     seed = new_seed()
     form = Assembler(blueprint, questions, session.level).draw(seed)
     deadline = min(now + timedelta(minutes=session.duration_minutes), session.closes_at)
@@ -76,13 +140,36 @@ def start_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
         # A second tab started at the same moment; theirs won, resume it.
         return find_attempt(session.id, user.id)
     audit.record("attempt_started", user.id, attempt_id=attempt.id, session_id=session.id,
-                 seed=seed, bank_version=session.bank_version.digest)
+                 seed=seed, bank_version=digest)
     return attempt
+
+
+# (digest, blueprint, questions) by (database, bank version id). A bank version row is
+# content-addressed and never changes, so this spares loading its payload (the whole bank,
+# hundreds of kilobytes) on every start, page and answer.
+_version_cache: dict[tuple[str, int], tuple] = {}
+
+
+def _version(version_id: int, load):
+    key = (db.engine.url.render_as_string(), version_id)
+    hit = _version_cache.get(key)
+    if hit is None:
+        version = load()
+        hit = (version.digest, *snapshot(version))
+        if len(_version_cache) > 64:
+            _version_cache.clear()
+        _version_cache[key] = hit
+    return hit
+
+
+def attempt_snapshot(attempt: Attempt):
+    """The (blueprint, questions) of the version the attempt was drawn from."""
+    return _version(attempt.bank_version_id, lambda: attempt.bank_version)[1:]
 
 
 def attempt_questions(attempt: Attempt):
     """The attempt's questions in shown order, from the version it was drawn from."""
-    _blueprint, questions = snapshot(attempt.bank_version)
+    _blueprint, questions = attempt_snapshot(attempt)
     return [(item, questions[item["id"]]) for item in attempt.form]
 
 
@@ -93,69 +180,169 @@ class Ack:
     duplicate: bool = False
 
 
-def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_id, response,
-                  flagged, now: datetime) -> Ack:
-    """Append one answer step, or refuse and record nothing (the caller logs the refusal)."""
-    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
+# The two statements of a save, built once (Core, on the tables: no ORM bookkeeping).
+_attempts, _steps = Attempt.__table__, AnswerStep.__table__
+_CLAIM = (update(_attempts)
+          .where(_attempts.c.id == bindparam("attempt_id"),
+                 _attempts.c.last_seq == bindparam("base_seq"),
+                 _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
+          .values(last_seq=bindparam("new_seq"), last_position=bindparam("position")))
+_APPEND = insert(_steps)
+# The same claim for the usual save, limited to the user's own attempt and returning what
+# the answer is checked against, so the attempt need not be loaded first.
+_CLAIM_OWN = (update(_attempts)
+              .where(_attempts.c.id == bindparam("attempt_id"),
+                     _attempts.c.user_id == bindparam("owner"),
+                     _attempts.c.last_seq == bindparam("base_seq"),
+                     _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
+              .values(last_seq=bindparam("new_seq"), last_position=bindparam("position"))
+              .returning(_attempts.c.bank_version_id, _attempts.c.form_json,
+                         _attempts.c.deadline))
+
+
+_PLACE_OWN = (update(_attempts)
+              .where(_attempts.c.id == bindparam("attempt_id"),
+                     _attempts.c.user_id == bindparam("owner"),
+                     _attempts.c.submitted_at.is_(None))
+              .values(last_position=bindparam("pos"))
+              .returning(_attempts.c.form_json))
+
+
+def remember_position(attempt_id: int, user_id: int, position: int) -> bool | None:
+    """Store the question on screen of the user's own open attempt in one statement.
+    True: stored (the caller commits). False: no such position, nothing stored. None: not
+    the user's open attempt, nothing stored (the caller tells which)."""
+    row = db.session.execute(_PLACE_OWN, {"attempt_id": attempt_id, "owner": user_id,
+                                          "pos": position}).first()
+    if row is None:
+        return None
+    if not 1 <= position <= len(json.loads(row[0])):
+        db.session.rollback()
+        return False
+    return True
+
+
+def _stored(attempt_id: int, client_id: str) -> Ack | None:
+    """The step a save with this client id stored, if any: a retry is answered as the first."""
+    done = db.session.execute(select(AnswerStep.seq, AnswerStep.created_at).where(
+        AnswerStep.attempt_id == attempt_id, AnswerStep.client_id == client_id)).first()
+    return Ack(done.seq, done.created_at, duplicate=True) if done else None
+
+
+def _check_save(base_seq, client_id, position, flagged) -> None:
+    if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
         raise Refused(400, "bad_request", "送信内容が正しくありません（client_id）。")
-    if isinstance(base_seq, bool) or not isinstance(base_seq, int) or base_seq < 0:
+    # last_seq is a 32-bit column: a larger base can never match and must not reach the DB.
+    if isinstance(base_seq, bool) or not isinstance(base_seq, int) or not 0 <= base_seq < 2**31 - 1:
         raise Refused(400, "bad_request", "送信内容が正しくありません（base_seq）。")
     if isinstance(position, bool) or not isinstance(position, int):
         raise Refused(400, "bad_request", "送信内容が正しくありません（position）。")
     if not isinstance(flagged, bool):
         raise Refused(400, "bad_request", "送信内容が正しくありません（flagged）。")
-    # A retried request whose first try was stored: answer as the first time.
-    done = db.session.scalar(select(AnswerStep).where(AnswerStep.attempt_id == attempt.id,
-                                                      AnswerStep.client_id == client_id))
-    if done:
-        return Ack(done.seq, done.created_at, duplicate=True)
+
+
+def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_id, response,
+                  flagged, now: datetime) -> Ack:
+    """Append one answer step, or refuse and record nothing (the caller logs the refusal).
+
+    The usual save is one conditional UPDATE (claims seq base_seq+1 if nobody moved past
+    base_seq, the attempt is open and before its deadline) and one INSERT. Only when the
+    claim fails is the client id looked up: a retry whose first try was stored is answered
+    as the first time, whatever has happened since (even past the deadline)."""
+    _check_save(base_seq, client_id, position, flagged)
     form = attempt.form
-    if not 1 <= position <= len(form) or form[position - 1]["id"] != question_id:
-        raise Refused(404, "not_on_form", "この問題はあなたの問題用紙にありません。")
-    if attempt.finished:
-        raise Refused(409, "finished", "この受検は提出済みです。解答は変更できません。")
-    if now >= attempt.deadline:
+    on_form = 1 <= position <= len(form) and form[position - 1]["id"] == question_id
+    if not on_form or attempt.finished or now >= attempt.deadline:
+        done = _stored(attempt.id, client_id)
+        if done:
+            return done
+        if not on_form:
+            raise Refused(404, "not_on_form", "この問題はあなたの問題用紙にありません。")
+        if attempt.finished:
+            raise Refused(409, "finished", "この受検は提出済みです。解答は変更できません。")
         raise Refused(409, "deadline", "試験時間が終了しました。解答は受け付けられません。")
-    _blueprint, questions = snapshot(attempt.bank_version)
+    _blueprint, questions = attempt_snapshot(attempt)
     q = questions[question_id]
     try:
         value = coerce_response(q.type, [c.key for c in q.choices], response)
     except ResponseError as exc:
         raise Refused(400, "bad_response", str(exc)) from None
     new_seq = base_seq + 1
-    claimed = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.last_seq == base_seq,
-               Attempt.submitted_at.is_(None), Attempt.deadline > now)
-        .values(last_seq=new_seq, last_position=position)
-        .execution_options(synchronize_session=False)).rowcount
+    claimed = db.session.execute(_CLAIM, {"attempt_id": attempt.id, "base_seq": base_seq,
+                                          "now": now, "new_seq": new_seq,
+                                          "position": position}).rowcount
     if claimed != 1:
-        db.session.refresh(attempt)
-        if attempt.finished:
+        done = _stored(attempt.id, client_id)
+        if done:
+            return done
+        seq, submitted_at, deadline = db.session.execute(
+            select(Attempt.last_seq, Attempt.submitted_at, Attempt.deadline)
+            .where(Attempt.id == attempt.id)).one()
+        if submitted_at is not None:
             raise Refused(409, "finished", "この受検は提出済みです。解答は変更できません。")
-        if now >= attempt.deadline:
+        if now >= deadline:
             raise Refused(409, "deadline", "試験時間が終了しました。解答は受け付けられません。")
         raise Refused(409, "stale", "別の画面でより新しい解答が保存されています。"
-                                    "画面を再読み込みしてください。", seq=attempt.last_seq)
-    step = AnswerStep(attempt_id=attempt.id, seq=new_seq, position=position, question_id=question_id,
-                      response_json=None if value is None else json.dumps(value, ensure_ascii=False),
-                      flagged=flagged, client_id=client_id, created_at=now)
-    db.session.add(step)
-    db.session.flush()
+                                    "画面を再読み込みしてください。", seq=seq)
+    try:
+        db.session.execute(_APPEND, {
+            "attempt_id": attempt.id, "seq": new_seq, "position": position,
+            "question_id": question_id, "flagged": flagged, "client_id": client_id,
+            "response_json": None if value is None else json.dumps(value, ensure_ascii=False),
+            "created_at": now})
+    except IntegrityError:
+        # Only a client that reuses a stored client id with a newer base_seq gets here (the
+        # page never does): undo the claim and answer as for the stored save.
+        db.session.rollback()
+        done = _stored(attempt.id, client_id)
+        if done is None:
+            raise
+        return done
     return Ack(new_seq, now)
 
 
+def save_answer(attempt_id: int, user_id: int, *, base_seq, client_id, position, question_id,
+                response, flagged, now: datetime) -> tuple[Ack, datetime] | None:
+    """The usual save in two statements: claim the next sequence number of the user's own
+    open attempt (the conditional UPDATE of record_answer, returning the form), check the
+    answer against the form, append the step. Returns the ack and the attempt's deadline.
+
+    None, with nothing stored, for anything unusual: not the user's attempt, a stale base,
+    a retry, a finished attempt, past the deadline, not on the form, a malformed answer.
+    The caller then goes the full way (record_answer), which answers each case precisely."""
+    try:
+        _check_save(base_seq, client_id, position, flagged)
+    except Refused:
+        return None
+    new_seq = base_seq + 1
+    row = db.session.execute(_CLAIM_OWN, {"attempt_id": attempt_id, "owner": user_id,
+                                          "base_seq": base_seq, "now": now, "new_seq": new_seq,
+                                          "position": position}).first()
+    if row is None:
+        return None
+    version_id, form_json, deadline = row
+    form = json.loads(form_json)
+    if not (1 <= position <= len(form) and form[position - 1]["id"] == question_id):
+        db.session.rollback()
+        return None
+    questions = _version(version_id, lambda: db.session.get(BankVersion, version_id))[2]
+    q = questions[question_id]
+    try:
+        value = coerce_response(q.type, [c.key for c in q.choices], response)
+        db.session.execute(_APPEND, {
+            "attempt_id": attempt_id, "seq": new_seq, "position": position,
+            "question_id": question_id, "flagged": flagged, "client_id": client_id,
+            "response_json": None if value is None else json.dumps(value, ensure_ascii=False),
+            "created_at": now})
+    except (ResponseError, IntegrityError):
+        db.session.rollback()
+        return None
+    return Ack(new_seq, now), deadline
+
+
 def score_attempt(attempt: Attempt) -> None:
-    """Grade the latest answer of every question and store the sheet's score."""
-    steps = latest_steps(attempt.id)
-    items = []
-    for position, (item, q) in enumerate(attempt_questions(attempt), start=1):
-        step = steps.get(position)
-        items.append(GradedItem(q.id, q.area, q.topic,
-                                grade(q.type, q.answer, step.response if step else None)))
-    sheet = score_sheet(items)
-    attempt.correct, attempt.total, attempt.passed = sheet.correct, sheet.total, sheet.passed
-    attempt.score_json = json.dumps(sheet.to_dict(), ensure_ascii=False)
+    """Grade the latest answers, with the session's committee corrections in force."""
+    score_with_corrections(attempt)
 
 
 def submit_attempt(attempt: Attempt, by: str, now: datetime) -> bool:
@@ -180,18 +367,23 @@ def close_if_expired(attempt: Attempt, now: datetime) -> bool:
     return False
 
 
-def finalize_expired(now: datetime, batch: int = 200) -> int:
+def finalize_expired(now: datetime, batch: int = 50) -> int:
     """Submit and score every attempt whose deadline has passed; returns how many.
-    Commits per batch so a long backlog after a mass deadline is not one transaction."""
+    Commits per batch so a long backlog after a mass deadline is not one transaction and
+    saves and pages get their turn between batches. Several sweepers (one per server
+    process) share the work: on PostgreSQL each takes rows the others have not locked
+    (SKIP LOCKED), on SQLite they take turns through the write gate."""
     total = 0
     while True:
-        due = list(db.session.scalars(select(Attempt).where(
-            Attempt.submitted_at.is_(None), Attempt.deadline <= now).limit(batch)))
-        if not due:
-            return total
-        for attempt in due:
-            total += submit_attempt(attempt, "deadline", now)
-        db.session.commit()
+        with write_gate():
+            due = list(db.session.scalars(
+                select(Attempt).where(Attempt.submitted_at.is_(None), Attempt.deadline <= now)
+                .order_by(Attempt.id).limit(batch).with_for_update(skip_locked=True)))
+            if not due:
+                return total
+            for attempt in due:
+                total += submit_attempt(attempt, "deadline", now)
+            db.session.commit()
 
 
 def start_sweeper(app) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -15,6 +16,9 @@ _ALLOWED_TAGS = {"p", "br", "pre", "code", "em", "strong", "ul", "ol", "li", "bl
                  "table", "thead", "tbody", "tr", "th", "td", "h3", "h4", "hr", "a", "del"}
 
 
+# Question texts repeat on every exam page (40 stems and their choices per page) and never
+# change within a bank version: render each distinct text once per process.
+@lru_cache(maxsize=8192)
 def render_markdown(text: str) -> Markup:
     html = _md.render(text or "")
     return Markup(nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href"}, "code": {"class"}},
@@ -24,6 +28,7 @@ def render_markdown(text: str) -> Markup:
 _INLINE_TAGS = {"code", "em", "strong", "del"}
 
 
+@lru_cache(maxsize=16384)
 def render_markdown_inline(text: str) -> Markup:
     """Choice texts: inline Markdown only (code, emphasis), no paragraphs or links."""
     return Markup(nh3.clean(_md.renderInline(str(text or "")), tags=_INLINE_TAGS, attributes={}))

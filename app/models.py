@@ -206,3 +206,16 @@ class PracticeAnswer(db.Model):
     response_json: Mapped[Optional[str]] = mapped_column(Text)
     correct: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginFailure(db.Model):
+    """One failed sign-in (ログイン失敗): the sign-in limits are counted from these rows, so
+    every app server sees the same counts (app/auth/throttle.py). A successful sign-in
+    deletes its user name's rows; rows older than the limits' horizon are pruned."""
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
+                      Index("ix_login_failures_ip_at", "ip", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,5 +1,6 @@
 """Item statistics pages: computed from stored sheets, honest about small numbers, exported."""
 import io
+from datetime import date
 import random
 import uuid
 
@@ -10,6 +11,7 @@ from app.banks import snapshot
 from app.exam import record_answer, start_attempt, submit_attempt
 from app.extensions import db
 from app.models import ExamSession, Registration, User, UserRole, utcnow
+from app.models_register import Staff
 from scoring.stats import Response, analyse
 from tests.conftest import Client
 
@@ -26,6 +28,10 @@ def sit_many(app, n, seed=1):
             user.roles.append(UserRole(role="candidate"))
             db.session.add(user)
             db.session.flush()
+            # A staff member (第3-2), or they could not start.
+            db.session.add(Staff(staff_number=f"S{i:05d}", name_kanji=f"受検者{i}", name_kana="じゅけんしゃ",
+                                 birth_date=date(1990, 1, 1), post="巡査", employment_category="警察官",
+                                 user_id=user.id))
             db.session.add(Registration(session_id=session.id, user_id=user.id))
             db.session.flush()
             attempt = start_attempt(session, user, utcnow())

@@ -1,24 +1,47 @@
-"""Sign-in and sign-out for every actor."""
+"""Sign-in and sign-out for every actor, the role check every page uses, and the sign-in
+limits (see throttle.py for the policy)."""
 from __future__ import annotations
 
+import logging
+import secrets
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.utils import login_url
 from sqlalchemy import select
-from urllib.parse import urlsplit
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
+from ..errors import error_response, wants_json
 from ..extensions import db, login_manager
-from ..models import User
+from ..models import User, utcnow
+from . import throttle
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("cbt.auth")
+
+BAD_CREDENTIALS = "ユーザーIDまたはパスワードが正しくありません。"
+# Checked against when the user name does not exist, with the same scheme and cost as
+# real passwords (made once per process, at start-up, so no request pays for it).
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
     return db.session.get(User, int(user_id))
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Pages go to the sign-in page; the exam's JSON calls get 401, which the page script
+    reads as 'signed out' instead of following a redirect to an HTML page."""
+    if wants_json():
+        return error_response(401, code="unauthorized")
+    flash(login_manager.login_message, "info")
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 def role_required(*roles: str):
@@ -36,26 +59,85 @@ def role_required(*roles: str):
     return decorator
 
 
+def _check_password(user: User | None, password: str) -> bool:
+    """The same work whether or not the user exists: an unknown user name costs one hash
+    check against a dummy, so timing does not tell which names exist."""
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return user.check_password(password)
+
+
+def _refuse(message: str, status: int, form: LoginForm, until=None):
+    """The sign-in page again with the reason; a lock says when to retry (Retry-After)."""
+    flash(message, "error")
+    headers = {"Retry-After": str(throttle.retry_after(until, utcnow()))} if until else {}
+    return render_template("auth/login.html", form=form), status, headers
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("index"))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.active or not user.check_password(form.password.data):
-            audit.record_now("login_failed", None, username=form.username.data[:64])
-            flash("ユーザーIDまたはパスワードが正しくありません。", "error")
-            return render_template("auth/login.html", form=form), 401
-        login_user(user)
-        audit.record("login", user.id)
+    policy = throttle.Policy.current()
+    ip = request.remote_addr or ""
+    if request.method == "POST" and policy.enabled:
+        # An address over its limit is refused before anything else: no hash work for it.
+        until = throttle.ip_locked_until(ip, utcnow(), policy)
+        if until:
+            log.warning("sign-in refused: address %s is locked until %s", ip, until)
+            return _refuse(throttle.ip_lock_message(until), 429, form, until)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    username = form.username.data.strip()
+    now = utcnow()
+    if policy.enabled:
+        until = throttle.user_locked_until(username, now, policy)
+        if until:
+            log.warning("sign-in refused: user name %r is locked until %s", username, until)
+            return _refuse(throttle.user_lock_message(until), 429, form, until)
+    user = db.session.scalar(select(User).where(User.username == username))
+    if not _check_password(user, form.password.data) or not user.active:
+        return _failed(form, username, user, ip, policy)
+    if policy.enabled:
+        throttle.clear_user(username)
+    if not user.password_hash.startswith("scrypt:"):
+        user.set_password(form.password.data)       # an older scheme: upgrade it now
+    login_user(user)
+    audit.record("login", user.id)
+    db.session.commit()
+    target = request.args.get("next", "")
+    # Only same-site paths: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or target.startswith("/\\") \
+            or urlsplit(target).netloc:
+        target = url_for("index")
+    return redirect(target)
+
+
+def _failed(form: LoginForm, username: str, user: User | None, ip: str, policy):
+    now = utcnow()
+    audit.record("login_failed", None, username=username)
+    if not policy.enabled:
         db.session.commit()
-        target = request.args.get("next", "")
-        # Only same-site paths: never an open redirect.
-        if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-            target = url_for("index")
-        return redirect(target)
-    return render_template("auth/login.html", form=form)
+        return _refuse(BAD_CREDENTIALS, 401, form)
+    throttle.add_failure(username, ip, now, policy)
+    ip_until = throttle.ip_locked_until(ip, now, policy)
+    user_until = throttle.user_locked_until(username, now, policy)
+    # Only the failure that starts a lock gets here with one (a locked name or address is
+    # refused before its password is checked), so each lock is recorded once.
+    if ip_until:
+        audit.record("login_locked", None, scope="ip", locked_ip=ip, until=ip_until,
+                     username=username, failures=policy.ip_max)
+    if user_until:
+        audit.record("login_locked", user.id if user else None, scope="user", username=username,
+                     until=user_until, failures=policy.user_max)
+    db.session.commit()
+    if ip_until:
+        return _refuse(throttle.ip_lock_message(ip_until), 429, form, ip_until)
+    if user_until:
+        return _refuse(throttle.user_lock_message(user_until), 429, form, user_until)
+    return _refuse(BAD_CREDENTIALS, 401, form)
 
 
 @bp.post("/logout")

@@ -5,13 +5,14 @@ import json
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from .. import audit
 from ..auth.routes import role_required
 from ..errors import error_response
 from ..exam import (Refused, attempt_questions, close_if_expired, find_attempt,
-                    open_sessions_for, record_answer, start_attempt, submit_attempt)
+                    open_sessions_for, record_answer, remember_position, save_answer,
+                    start_attempt, submit_attempt, write_gate)
 from ..extensions import db
 from ..models import Attempt, ExamSession, latest_steps, utcnow
 from .forms import StartForm, SubmitAttemptForm
@@ -34,8 +35,10 @@ def _current(attempt_id: int):
     every page sees the state the server enforces."""
     attempt = _own_attempt(attempt_id)
     now = utcnow()
-    if close_if_expired(attempt, now):
-        db.session.commit()
+    if not attempt.finished and now >= attempt.deadline:
+        with write_gate():
+            if close_if_expired(attempt, now):
+                db.session.commit()
     return attempt, now
 
 
@@ -75,13 +78,15 @@ def start(session_id: int):
     if session is None:
         abort(404)
     now = utcnow()
-    try:
-        attempt = start_attempt(session, current_user, now)
-    except Refused as exc:
-        audit.record_now("start_refused", current_user.id, session_id=session_id, reason=exc.code)
-        return error_response(exc.status, exc.message, exc.code)
-    close_if_expired(attempt, now)
-    db.session.commit()
+    with write_gate():
+        try:
+            attempt = start_attempt(session, current_user, now)
+        except Refused as exc:
+            audit.record_now("start_refused", current_user.id, session_id=session_id,
+                             reason=exc.code)
+            return error_response(exc.status, exc.message, exc.code)
+        close_if_expired(attempt, now)
+        db.session.commit()
     if attempt.finished:
         return redirect(url_for(".done", attempt_id=attempt.id))
     return redirect(url_for(".sit", attempt_id=attempt.id))
@@ -120,9 +125,27 @@ def sit(attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/answers")
 @role_required("candidate")
 def save(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
     now = utcnow()
     body = request.get_json(silent=True)
+    with write_gate():
+        return _save(attempt_id, body, now)
+
+
+def _save(attempt_id: int, body, now):
+    if isinstance(body, dict):
+        # The usual save: two statements and a commit. Anything unusual returns None with
+        # nothing stored, and is answered below by the full checks.
+        fast = save_answer(attempt_id, current_user.id, base_seq=body.get("base_seq"),
+                           client_id=body.get("client_id"), position=body.get("position"),
+                           question_id=body.get("question_id"), response=body.get("response"),
+                           flagged=body.get("flagged", False), now=now)
+        if fast:
+            ack, deadline = fast
+            db.session.commit()
+            return jsonify(ok=True, seq=ack.seq, duplicate=False,
+                           saved_at=ack.saved_at.isoformat() + "Z",
+                           remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)))
+    attempt = _own_attempt(attempt_id)
     if not isinstance(body, dict):
         audit.record_now("answer_refused", current_user.id, attempt_id=attempt_id, reason="not_json")
         return error_response(400, "解答はJSONで送信してください。", "bad_request")
@@ -139,26 +162,28 @@ def save(attempt_id: int):
             close_if_expired(attempt, now)
             db.session.commit()
         return error_response(exc.status, exc.message, exc.code, **exc.extra)
+    remaining_ms = _remaining_ms(attempt, now)     # before the commit expires `attempt`
     db.session.commit()
     return jsonify(ok=True, seq=ack.seq, duplicate=ack.duplicate,
-                   saved_at=ack.saved_at.isoformat() + "Z",
-                   remaining_ms=_remaining_ms(attempt, now))
+                   saved_at=ack.saved_at.isoformat() + "Z", remaining_ms=remaining_ms)
 
 
 @bp.post("/attempts/<int:attempt_id>/position")
 @role_required("candidate")
 def position(attempt_id: int):
     """Remember the question on screen, so signing in again resumes there."""
+    body = request.get_json(silent=True)
+    pos = body.get("position") if isinstance(body, dict) else None
+    if not isinstance(pos, bool) and isinstance(pos, int):
+        with write_gate():
+            placed = remember_position(attempt_id, current_user.id, pos)   # the usual case
+            if placed:
+                db.session.commit()
+                return jsonify(ok=True)
+    # Not stored: someone else's attempt (404), a finished one, or no such position.
     attempt = _own_attempt(attempt_id)
-    body = request.get_json(silent=True) or {}
-    pos = body.get("position")
     if isinstance(pos, bool) or not isinstance(pos, int) or not 1 <= pos <= len(attempt.form):
         return error_response(400, "問題番号が正しくありません。", "bad_request")
-    if not attempt.finished:
-        db.session.execute(update(Attempt).where(Attempt.id == attempt.id,
-                                                 Attempt.submitted_at.is_(None))
-                           .values(last_position=pos))
-        db.session.commit()
     return jsonify(ok=True)
 
 
@@ -194,9 +219,10 @@ def submit(attempt_id: int):
     now = utcnow()
     # Submitting twice is harmless: the second finds it submitted and changes nothing.
     by = "deadline" if now >= attempt.deadline else "candidate"
-    if submit_attempt(attempt, by, now):
-        flash("解答を提出しました。", "info")
-    db.session.commit()
+    with write_gate():
+        if submit_attempt(attempt, by, now):
+            flash("解答を提出しました。", "info")
+        db.session.commit()
     return redirect(url_for(".done", attempt_id=attempt.id))
 
 

@@ -1,0 +1,169 @@
+"""合格者の通知 (第3-8): the vice-chair notifies each passer's affiliation head.
+
+A notice is a row first (the head sees it in the system) and an e-mail second, when SMTP
+is configured (app/mailer.py). An e-mail failure is written on the notice and never loses
+it; the vice-chair resends from the notice list. Only certified exam passes are notified:
+special passes come from elsewhere and are not notices.
+
+Operations flush; the caller commits."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from scoring.eligibility import LEVEL_NAMES
+from scoring.jpdate import fiscal_year_label, format_date_jp, to_jst
+from scoring.passrules import REGULATION_REFERENCE
+
+from . import audit, mailer
+from .extensions import db
+from .models import User, utcnow
+from .models_register import Affiliation, Notice, PassRecord, Staff
+
+NO_AFFILIATION = "合格者の所属が登録されていません"
+NO_HEAD = "所属の長が登録されていません"
+NO_ADDRESS = "所属の長のメールアドレスが職員情報に登録されていません"
+
+
+def _user_id(by_user) -> int:
+    return by_user if isinstance(by_user, int) else by_user.id
+
+
+def notify_passes(pass_records: list[PassRecord], by_user: User | int) -> list[Notice]:
+    """One notice per pass record, addressed to the passer's current affiliation; then
+    e-mail to each head when SMTP is configured. A record already notified gets no second
+    notice (certifying again must not notify twice); resending is explicit."""
+    by = _user_id(by_user)
+    records = list(pass_records)
+    already = set(db.session.scalars(select(Notice.pass_record_id).where(
+        Notice.pass_record_id.in_([r.id for r in records])))) if records else set()
+    notices = []
+    for record in records:
+        if record.id in already:
+            continue
+        already.add(record.id)
+        notice = Notice(pass_record_id=record.id, affiliation_id=record.staff.affiliation_id,
+                        created_by=by, created_at=utcnow())
+        db.session.add(notice)
+        notices.append(notice)
+    db.session.flush()
+    for n in notices:
+        audit.record("notice_created", by, notice_id=n.id, pass_record_id=n.pass_record_id,
+                     affiliation_id=n.affiliation_id)
+    if mailer.configured(current_app.config):
+        send_emails(notices, by)
+    return notices
+
+
+def recipient(notice: Notice) -> tuple[str | None, str | None]:
+    """(address, None) or (None, why there is none)."""
+    affiliation = db.session.get(Affiliation, notice.affiliation_id) if notice.affiliation_id else None
+    if affiliation is None:
+        return None, NO_AFFILIATION
+    if affiliation.head_user_id is None:
+        return None, NO_HEAD
+    staff = db.session.scalar(select(Staff).where(Staff.user_id == affiliation.head_user_id))
+    if staff is None or not (staff.email or "").strip():
+        return None, NO_ADDRESS
+    return staff.email.strip(), None
+
+
+def compose(notice: Notice) -> mailer.Mail | None:
+    address, _why = recipient(notice)
+    if address is None:
+        return None
+    r = notice.pass_record
+    level = LEVEL_NAMES[r.level]
+    affiliation = db.session.get(Affiliation, notice.affiliation_id)
+    subject = f"【合格者通知】サイバー対処能力検定 {level} {fiscal_year_label(r.fiscal_year)}"
+    # Name and post only: the head needs to know who passed, not the date of birth.
+    body = "\n".join([
+        f"{affiliation.name}長 殿",
+        "",
+        f"{REGULATION_REFERENCE}第3の8の規定により、",
+        "下記の者がサイバー対処能力検定に合格したので通知します。",
+        "",
+        "記",
+        "",
+        f"級位　　　: {level}",
+        f"合格年度　: {fiscal_year_label(r.fiscal_year)}",
+        f"所属　　　: {affiliation.name}",
+        f"官職（階級）: {r.staff.post}",
+        f"氏名　　　: {r.staff.name_kanji}（{r.staff.name_kana}）",
+        f"通知日　　: {format_date_jp(to_jst(notice.created_at).date())}",
+        "",
+        "所属の長におかれては、合格者に対する定期講習（中級合格者、第3-10）の受講及び",
+        "上位級位の受検の奨励（第3-11）について配意願います。",
+        "",
+        "愛知県警察サイバー対処能力検定委員会 副委員長",
+        "（このメールはサイバー対処能力検定システムから送信しています。"
+        "通知はシステムの「所属の長」画面でも確認できます。）",
+    ])
+    return mailer.Mail(address, subject, body)
+
+
+def send_emails(notices: list[Notice], by_user_id: int | None) -> None:
+    """E-mail each notice; the outcome (time sent, or the reason it failed) goes on the
+    notice and in the audit log."""
+    config = current_app.config
+    outgoing, mails = [], []
+    for n in notices:
+        mail = compose(n)
+        if mail is None:
+            _address, why = recipient(n)
+            n.email_error = why
+            audit.record("notice_email_failed", by_user_id, notice_id=n.id, error=why)
+        else:
+            outgoing.append(n)
+            mails.append(mail)
+    for n, mail, error in zip(outgoing, mails, mailer.send_all(config, mails)):
+        if error is None:
+            n.emailed_at, n.email_error = utcnow(), None
+            audit.record("notice_emailed", by_user_id, notice_id=n.id, to=mail.to)
+        else:
+            n.email_error = error
+            audit.record("notice_email_failed", by_user_id, notice_id=n.id, to=mail.to, error=error)
+    db.session.flush()
+
+
+class NoticeError(ValueError):
+    pass
+
+
+def resend(notice: Notice, by_user_id: int) -> None:
+    if notice.emailed_at is not None:
+        raise NoticeError("この通知は既にメールで送信されています")
+    if not mailer.configured(current_app.config):
+        raise NoticeError("メールサーバが設定されていません（MAIL_SERVER）")
+    audit.record("notice_resend", by_user_id, notice_id=notice.id)
+    send_emails([notice], by_user_id)
+
+
+def mark_read(notice: Notice, by_user_id: int) -> bool:
+    """True when this marked it read (a second click changes nothing)."""
+    if notice.read_at is not None:
+        return False
+    notice.read_at = utcnow()
+    audit.record("notice_read", by_user_id, notice_id=notice.id)
+    db.session.flush()
+    return True
+
+
+def all_notices() -> list[Notice]:
+    return list(db.session.scalars(select(Notice).order_by(Notice.created_at.desc(), Notice.id.desc())))
+
+
+def notices_for(affiliation_ids: list[int]) -> list[Notice]:
+    if not affiliation_ids:
+        return []
+    return list(db.session.scalars(select(Notice).where(Notice.affiliation_id.in_(affiliation_ids))
+                                   .order_by(Notice.created_at.desc(), Notice.id.desc())))
+
+
+def status(notice: Notice) -> tuple[str, str]:
+    """(css class, Japanese label) of the e-mail state, for the lists."""
+    if notice.emailed_at is not None:
+        return "done", "メール送信済"
+    if notice.email_error:
+        return "error", "メール送信失敗"
+    return "", "システム内のみ（メール未送信）"

@@ -1,0 +1,994 @@
+#!/usr/bin/env python3
+"""Load benchmark: simulated candidates sit one exam against `cbt serve`, as in production.
+
+    python bench/exam_load.py --candidates 2000 --think 10 --duration 300 --db sqlite
+    python bench/exam_load.py --candidates 2000 --think 10 --duration 300 --db postgresql --servers 2
+    python bench/exam_load.py ... --db postgresql --servers 2 --kill-every 5
+
+What happens (every address is on loopback; every loop is bounded in count and time):
+
+1. Set-up: a temporary instance folder; the database (a SQLite file, or a throw-away
+   PostgreSQL from scripts/pg-throwaway.sh on a free port, stopped at the end); the bundled
+   banks; N candidate users inserted directly with one precomputed password hash; one exam
+   session (初級, 40 questions) whose time limit is --duration, and a second session used
+   only for the saturation measurement; registrations.
+2. K app servers: `python -m app.cli serve` (gunicorn gthread workers, the deadline
+   sweeper on) on free loopback ports, all with the same SECRET_KEY, so any server accepts
+   any session cookie. Every request of every candidate goes to a random server.
+3. Generator processes (asyncio + aiohttp) sign the candidates in (spread over the time
+   before the start, as real candidates do), then all of them POST start at the same
+   moment T0. The session closes at T0 + --duration, so every candidate's deadline is the
+   same instant (the harshest case for the deadline scoring).
+4. Each candidate follows the exam page's protocol (app/static/exam.js): reads the JSON
+   state and the CSRF token from the page, saves every answer as JSON with `base_seq` (the
+   last acknowledged seq) and a fresh `client_id`, retries a transport error or 5xx with the
+   same client_id (1 s doubling to 8 s, like the page), re-reads the page on 409 stale,
+   pings the position 0.8 s after moving to a question, re-reads the remaining time every
+   30 s, and at its deadline reads the state and opens the done page. It answers the
+   questions in order with a think time around --think, changes about 10% of its answers,
+   and is cut off by the deadline (a 409 deadline is expected, not an error).
+5. After the deadline the database is polled until every attempt is submitted and scored
+   (`scored_after_deadline_s`), then every candidate's latest step per position is
+   compared with the last answer the server acknowledged for it (`answers_lost`).
+6. Saturation, same servers, same run: --savers closed-loop connections hammer the
+   answer-save path for --sat-seconds (`save_rps_max`), then the same number hammer
+   /healthz (`bare_rps_max`, the ceiling of the server and generator on this machine).
+
+--kill-every S: from the start until every attempt is scored, every ~S seconds (uniform
+0.5S..1.5S) one random app server gets kill -9: either the whole server (gunicorn master
+and workers, as a crash of the machine's app process would) which is then started again on
+the same port, or one worker, which gunicorn replaces. Kills stop before the saturation
+phase.
+
+The last line of output is one JSON object with the figures (see bench/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zlib
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-2025"
+TEXT_ANSWERS = ["443", "ＴＣＰ", "dns", "8080", "SMTP", "ログ"]
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, p):
+    if not values:
+        return None
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, math.ceil(p / 100 * len(v)) - 1))
+    return round(v[k], 1)
+
+
+# ==== the generator (runs in child processes) =========================================
+
+STATE_RE = re.compile(r'<script type="application/json" id="exam-state">(.*?)</script>', re.S)
+CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+SECTION_RE = re.compile(r'<section class="question" id="q-\d+" data-position="(\d+)"\s+'
+                        r'data-qid="([^"]+)" data-type="([^"]+)"')
+VALUE_RE = re.compile(r'<input type="(?:radio|checkbox)" name="r\d+" value="([^"]+)"')
+
+
+def parse_exam_page(html: str):
+    state = json.loads(STATE_RE.search(html).group(1))
+    csrf = CSRF_RE.search(html).group(1)
+    items = {}
+    parts = html.split('<section class="question"')[1:]
+    for part in parts:
+        m = SECTION_RE.match('<section class="question"' + part[:400])
+        pos, qid, qtype = int(m.group(1)), m.group(2), m.group(3)
+        body = part.split("</section>", 1)[0]
+        items[pos] = (qid, qtype, VALUE_RE.findall(body))
+    return state, csrf, items
+
+
+def random_response(qtype, keys, rng, avoid=None):
+    for _ in range(8):
+        if qtype == "single":
+            r = rng.choice(keys)
+        elif qtype == "multiple":
+            r = sorted(rng.sample(keys, rng.randint(1, len(keys))))
+        elif qtype == "true_false":
+            r = rng.random() < 0.5
+        else:
+            r = rng.choice(TEXT_ANSWERS)
+        if r != avoid:
+            return r
+    return r
+
+
+class Cand:
+    __slots__ = ("username", "cookies", "csrf", "attempt", "urls", "seq", "items", "deadline",
+                 "acked", "unacked", "give_up_at", "done", "rng")
+
+    def __init__(self, username, seed):
+        self.username = username
+        self.cookies = {}
+        self.csrf = None
+        self.attempt = None
+        self.urls = None
+        self.seq = 0
+        self.items = None
+        self.deadline = None         # local estimate from the server's remaining_ms
+        self.acked = {}              # position -> (seq, client_id, response): last acknowledged
+        self.unacked = {}            # position -> [client_id sent after the last ack, never acked]
+        self.give_up_at = float("inf")
+        self.done = False
+        self.rng = random.Random(seed)
+
+    def cookie_header(self):
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def take_cookies(self, resp):
+        for name, morsel in resp.cookies.items():
+            if not morsel.value or morsel["max-age"] == "0":
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = morsel.value
+
+
+class Generator:
+    """One process's share of the candidates, on one asyncio loop and one aiohttp session."""
+
+    def __init__(self, cfg, usernames):
+        self.cfg = cfg
+        self.bases = cfg["bases"]
+        self.cands = [Cand(u, zlib.crc32(f"{cfg['seed']}:{u}".encode())) for u in usernames]
+        self.errors = Counter()          # kind:status -> failed tries (5xx or transport)
+        self.errors_retried_ok = 0       # failed tries whose request later succeeded on retry
+        self.counts = Counter()
+        self.start_lat = []
+        self.save_lat = []
+        self.nreq = 0                    # responses received (any status)
+        self.http = None
+
+    async def open(self):
+        import aiohttp
+        conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=1.0, ttl_dns_cache=None,
+                                    force_close=False)
+        self.http = aiohttp.ClientSession(connector=conn, cookie_jar=aiohttp.DummyCookieJar(),
+                                          timeout=aiohttp.ClientTimeout(total=120))
+        self.aiohttp = aiohttp
+
+    async def close(self):
+        await self.http.close()
+
+    async def call(self, c: Cand, method, path, *, kind, json_body=None, form=None, retry=True,
+                   base=None):
+        """One logical request; transport errors and 5xx are counted and retried like the
+        page does (1 s doubling to 8 s) until the candidate's give-up time."""
+        delay, failed = 1.0, 0
+        while True:
+            url = (base or random.choice(self.bases)) + path
+            headers = {"Cookie": c.cookie_header()} if c.cookies else {}
+            if json_body is not None:
+                headers["X-CSRFToken"] = c.csrf
+                headers["Accept"] = "application/json"
+            try:
+                async with self.http.request(method, url, json=json_body, data=form, headers=headers,
+                                             allow_redirects=False) as resp:
+                    text = await resp.text()
+                    c.take_cookies(resp)
+                    status, location = resp.status, resp.headers.get("Location")
+            except (self.aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                self.errors[f"{kind}:transport"] += 1
+                self.counts[f"transport:{type(exc).__name__}"] += 1
+            else:
+                self.nreq += 1
+                if status < 500:
+                    self.errors_retried_ok += failed
+                    return status, text, location
+                self.errors[f"{kind}:{status}"] += 1
+            failed += 1
+            if not retry or time.time() + delay > c.give_up_at:
+                self.counts[f"{kind}:given_up"] += 1
+                return None, "", None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 8.0)
+
+    # ---- sign-in ----------------------------------------------------------------------
+    async def sign_in(self, c: Cand):
+        c.give_up_at = time.time() + 600
+        st, html, _ = await self.call(c, "GET", "/login", kind="login_page")
+        m = CSRF_RE.search(html or "")
+        if st != 200 or not m:
+            raise RuntimeError(f"login page: {st}")
+        st, _, loc = await self.call(c, "POST", "/login", kind="login",
+                                     form={"username": c.username, "password": PASSWORD,
+                                           "csrf_token": m.group(1)})
+        if st != 302:
+            raise RuntimeError(f"login {c.username}: {st}")
+        st, html, _ = await self.call(c, "GET", "/exam/", kind="home")
+        m = CSRF_RE.search(html or "")
+        if st != 200 or not m:
+            raise RuntimeError(f"candidate home: {st}")
+        c.csrf = m.group(1)
+
+    async def sign_in_all(self, concurrency):
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(c):
+            async with sem:
+                await self.sign_in(c)
+        await asyncio.gather(*(one(c) for c in self.cands))
+
+    # ---- the exam ---------------------------------------------------------------------
+    async def open_page(self, c: Cand, path):
+        st, html, loc = await self.call(c, "GET", path, kind="page")
+        if st != 200:
+            return st, loc
+        state, c.csrf, c.items = parse_exam_page(html)
+        c.attempt, c.urls, c.seq = state["attempt"], state["urls"], state["seq"]
+        c.deadline = time.time() + state["remaining_ms"] / 1000
+        return st, None
+
+    async def start(self, c: Cand, session_id, record=True):
+        t = time.perf_counter()
+        st, _, loc = await self.call(c, "POST", f"/exam/sessions/{session_id}/start", kind="start",
+                                     form={"csrf_token": c.csrf})
+        if st != 302 or not loc or "/attempts/" not in loc:
+            self.counts[f"start_refused:{st}"] += 1
+            return False
+        st, _ = await self.open_page(c, urlsplit(loc).path)
+        if st != 200:
+            self.counts[f"start_page:{st}"] += 1
+            return False
+        if record:
+            self.start_lat.append((time.perf_counter() - t) * 1000)
+        return True
+
+    async def save(self, c: Cand, pos, response, record=True):
+        """Save one answer until the server acknowledges it or refuses it for good.
+        Returns 'ok', 'deadline' or 'refused'."""
+        qid = c.items[pos][0]
+        t = time.perf_counter()
+        for _ in range(5):                     # bounded: stale re-reads
+            cid = uuid.uuid4().hex
+            body = {"base_seq": c.seq, "client_id": cid, "position": pos, "question_id": qid,
+                    "response": response, "flagged": False}
+            c.unacked.setdefault(pos, []).append(cid)
+            st, text, _ = await self.call(c, "POST", c.urls["save"], kind="save", json_body=body)
+            if st == 200:
+                ack = json.loads(text)
+                c.seq = ack["seq"]
+                c.acked[pos] = (ack["seq"], cid, response)
+                c.unacked.pop(pos, None)
+                c.deadline = time.time() + ack["remaining_ms"] / 1000
+                if record:
+                    self.save_lat.append((time.perf_counter() - t) * 1000)
+                self.counts["saves_acked"] += 1
+                if ack.get("duplicate"):
+                    self.counts["saves_acked_duplicate"] += 1
+                return "ok"
+            err = ""
+            if st is not None:
+                try:
+                    err = json.loads(text).get("error", "")
+                except ValueError:
+                    err = "?"
+            if st == 409 and err in ("deadline", "finished"):
+                self.counts["saves_refused_deadline"] += 1
+                return "deadline"
+            if st == 409 and err == "stale":
+                self.counts["saves_stale_reread"] += 1
+                await self.open_page(c, f"/exam/attempts/{c.attempt}")
+                continue
+            self.counts[f"saves_refused:{st}:{err}"] += 1
+            return "refused"
+        return "refused"
+
+    def ping_position(self, c: Cand, pos):
+        async def ping():
+            await asyncio.sleep(0.8)
+            if c.done:
+                return
+            st, _, _ = await self.call(c, "POST", c.urls["position"], kind="position",
+                                       json_body={"position": pos}, retry=False)
+            self.counts[f"position:{st}"] += 1
+        return asyncio.ensure_future(ping())
+
+    async def poll_state(self, c: Cand):
+        while not c.done:
+            await asyncio.sleep(30)
+            if c.done:
+                return
+            st, text, _ = await self.call(c, "GET", c.urls["state"], kind="state", retry=False)
+            self.counts[f"state:{st}"] += 1
+            if st == 200:
+                b = json.loads(text)
+                c.deadline = time.time() + b["remaining_ms"] / 1000
+
+    async def think(self, c: Cand, seconds):
+        """Sleep `seconds`, or until the candidate's deadline; False if the deadline came."""
+        left = c.deadline - time.time()
+        if left <= seconds:
+            await asyncio.sleep(max(0.0, left))
+            return False
+        await asyncio.sleep(seconds)
+        return True
+
+    async def sit(self, c: Cand, session_id, t0):
+        await asyncio.sleep(max(0.0, t0 - time.time()))
+        c.give_up_at = self.cfg["give_up_at"]
+        if not await self.start(c, session_id):
+            c.done = True
+            return
+        poller = asyncio.ensure_future(self.poll_state(c))
+        pings = []
+        rng, think_s = c.rng, self.cfg["think"]
+        n = len(c.items)
+        outcome = "ok"
+        for pos in range(1, n + 1):
+            if not await self.think(c, think_s * rng.uniform(0.5, 1.5)):
+                break
+            qid, qtype, keys = c.items[pos]
+            outcome = await self.save(c, pos, random_response(qtype, keys, rng))
+            if outcome == "deadline":
+                break
+            if rng.random() < 0.1 and pos > 1:
+                # Go back to an earlier question and change the answer.
+                back = rng.randint(1, pos - 1)
+                pings.append(self.ping_position(c, back))
+                if not await self.think(c, think_s * rng.uniform(0.2, 0.6)):
+                    break
+                _, btype, bkeys = c.items[back]
+                prev = c.acked.get(back, (None, None, None))[2]
+                outcome = await self.save(c, back, random_response(btype, bkeys, rng, avoid=prev))
+                self.counts["answers_changed"] += 1
+                if outcome == "deadline":
+                    break
+            if pos < n:
+                if not await self.think(c, rng.uniform(0.3, 1.5)):   # reading, then "next"
+                    break
+                pings.append(self.ping_position(c, pos + 1))
+        # Every question answered (or cut off): wait for the deadline like the page does.
+        if outcome != "deadline":
+            await asyncio.sleep(max(0.0, c.deadline - time.time()))
+        st, _, _ = await self.call(c, "GET", c.urls["state"], kind="state_at_deadline")
+        self.counts[f"state_at_deadline:{st}"] += 1
+        c.done = True
+        poller.cancel()
+        await asyncio.sleep(1.5)
+        st, _, loc = await self.call(c, "GET", c.urls["done"], kind="done")
+        self.counts[f"done_page:{st}"] += 1
+        for p in pings:
+            p.cancel()
+
+    async def exam(self, session_id, t0):
+        await asyncio.gather(*(self.sit(c, session_id, t0) for c in self.cands))
+
+    # ---- saturation -------------------------------------------------------------------
+    async def prepare_savers(self, session_id, savers):
+        ok = 0
+        for c in savers:
+            c.give_up_at = time.time() + 300
+            c.acked, c.unacked = {}, {}
+            ok += await self.start(c, session_id, record=False)
+        return ok
+
+    async def saturate(self, savers, what, t_start, warm, dur):
+        window = (t_start + warm, t_start + warm + dur)
+        done, lat = [0], []
+
+        async def loop_save(c):
+            rng = c.rng
+            n = len(c.items)
+            while time.time() < window[1]:
+                pos = rng.randint(1, n)
+                _qid, qtype, keys = c.items[pos]
+                t = time.perf_counter()
+                r = await self.save(c, pos, random_response(qtype, keys, rng), record=False)
+                now = time.time()
+                if r == "ok" and window[0] <= now <= window[1]:
+                    done[0] += 1
+                    lat.append((time.perf_counter() - t) * 1000)
+                elif r != "ok":
+                    return
+
+        async def loop_bare(c, base):
+            while time.time() < window[1]:
+                t = time.perf_counter()
+                st, _, _ = await self.call(c, "GET", "/healthz", kind="healthz", base=base)
+                now = time.time()
+                if st == 200 and window[0] <= now <= window[1]:
+                    done[0] += 1
+                    lat.append((time.perf_counter() - t) * 1000)
+
+        await asyncio.sleep(max(0.0, t_start - time.time()))
+        if what == "save":
+            await asyncio.gather(*(loop_save(c) for c in savers))
+        else:
+            # Same number of connections, each to a fixed server, as the savers spread.
+            await asyncio.gather(*(loop_bare(c, self.bases[i % len(self.bases)])
+                                   for i, c in enumerate(savers)))
+        return done[0], lat
+
+
+def generator_main(cfg, usernames, conn):
+    """Child process: take orders over the pipe, answer with results."""
+    import gc
+    gc.freeze()
+
+    async def run():
+        g = Generator(cfg, usernames)
+        await g.open()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                msg = await loop.run_in_executor(None, conn.recv)
+                op = msg["op"]
+                if op == "signin":
+                    t = time.time()
+                    await g.sign_in_all(msg["concurrency"])
+                    conn.send({"ok": True, "seconds": time.time() - t})
+                elif op == "exam":
+                    g.cfg["give_up_at"] = msg["give_up_at"]
+                    g.nreq = 0
+                    await g.exam(msg["session_id"], msg["t0"])
+                    results = {c.attempt: (c.username, c.acked, c.unacked) for c in g.cands
+                               if c.attempt is not None}
+                    conn.send({"start_lat": g.start_lat, "save_lat": g.save_lat,
+                               "errors": dict(g.errors), "errors_retried_ok": g.errors_retried_ok,
+                               "counts": dict(g.counts), "results": results,
+                               "started": sum(1 for c in g.cands if c.attempt is not None),
+                               "nreq": g.nreq})
+                elif op == "prepare":
+                    savers = g.cands[:msg["savers"]]
+                    for c in savers:
+                        c.done = False
+                    ok = await g.prepare_savers(msg["session_id"], savers)
+                    conn.send({"ok": ok})
+                elif op == "saturate":
+                    savers = g.cands[:msg["savers"]]
+                    g.nreq = 0
+                    n, lat = await g.saturate(savers, msg["what"], msg["t_start"], msg["warm"],
+                                              msg["dur"])
+                    conn.send({"n": n, "lat": lat, "nreq": g.nreq})
+                elif op == "results":
+                    savers = g.cands[:msg["savers"]]
+                    conn.send({"results": {c.attempt: (c.username, c.acked, c.unacked)
+                                           for c in savers if c.attempt is not None},
+                               "errors": dict(g.errors), "errors_retried_ok": g.errors_retried_ok,
+                               "counts": dict(g.counts),
+                               "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2])})
+                elif op == "quit":
+                    return
+        finally:
+            await g.close()
+
+    asyncio.run(run())
+
+
+# ==== the orchestrator ==================================================================
+
+class Servers:
+    """K `cbt serve` processes on loopback, each in its own process group."""
+
+    def __init__(self, k, env, workers, threads, logdir):
+        self.env, self.workers, self.threads, self.logdir = env, workers, threads, logdir
+        self.ports = [free_port() for _ in range(k)]
+        self.procs = [None] * k
+        self.starts = 0
+        self.lock = threading.Lock()
+        self.retired_cpu = 0.0       # of killed servers, read just before the kill
+
+    def start(self, i):
+        cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
+               "--port", str(self.ports[i])]
+        if self.workers:
+            cmd += ["--workers", str(self.workers)]
+        if self.threads:
+            cmd += ["--threads", str(self.threads)]
+        out = open(os.path.join(self.logdir, f"server{i}.log"), "ab")
+        self.procs[i] = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=out,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+        self.starts += 1
+
+    def start_all(self):
+        for i in range(len(self.ports)):
+            self.start(i)
+        for port in self.ports:
+            wait_healthy(port, 60)
+
+    @property
+    def bases(self):
+        return [f"http://127.0.0.1:{p}" for p in self.ports]
+
+    def kill_server(self, i):
+        """kill -9 the master and every worker of server i, then start it again."""
+        with self.lock:
+            p = self.procs[i]
+            self.retired_cpu += self.cpu_s({p.pid})
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+            self.start(i)
+
+    def kill_worker(self, i):
+        """kill -9 one gunicorn worker of server i (the master starts another)."""
+        with self.lock:
+            kids = children(self.procs[i].pid)
+            if not kids:
+                return False
+            try:
+                os.kill(random.choice(kids), signal.SIGKILL)
+            except ProcessLookupError:
+                return False
+            return True
+
+    def cpu_s(self, groups=None):
+        """CPU seconds used so far by every server: live processes of each server's process
+        group, plus the workers their masters have reaped, plus servers killed earlier."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0 if groups else self.retired_cpu
+        groups = groups or {p.pid for p in self.procs if p}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    f = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(f[2]) in groups:
+                total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
+        return total
+
+    def stop_all(self):
+        for p in self.procs:
+            if p and p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 30
+        for p in self.procs:
+            if p:
+                try:
+                    p.wait(max(0.1, deadline - time.time()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+
+
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    kids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def wait_healthy(port, seconds):
+    import urllib.request
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not become healthy")
+
+
+def setup_database(url, instance, n, duration):
+    """Tables, banks, N candidates (one precomputed hash), the exam and saturation sessions."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["CBT_INSTANCE"] = instance
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import insert, select
+    from werkzeug.security import generate_password_hash
+
+    from app import create_app
+    from app.banks import import_banks, snapshot
+    from app.extensions import db
+    from app.models import ExamSession, Registration, User, UserRole, utcnow
+
+    app = create_app({"SECRET_KEY": "unused-here"})
+    with app.app_context():
+        db.create_all()
+        version = import_banks()
+        blueprint, _ = snapshot(version)
+        lv = blueprint.levels["beginner"]
+        pw = generate_password_hash(PASSWORD)
+        now = utcnow()
+        names = [f"bench{i:05d}" for i in range(n)]
+        db.session.execute(insert(User), [
+            {"username": u, "password_hash": pw, "display_name": f"負荷 {u}", "active": True,
+             "created_at": now} for u in names])
+        ids = dict(db.session.execute(select(User.username, User.id)).all())
+        db.session.execute(insert(UserRole), [{"user_id": ids[u], "role": "candidate"} for u in names])
+        sessions = []
+        for title, minutes in (("負荷試験（初級）", max(1, math.ceil(duration / 60))),
+                               ("負荷試験（飽和測定）", 600)):
+            s = ExamSession(title=title, level="beginner", fiscal_year=2025,
+                            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=1),
+                            duration_minutes=minutes, question_count=lv.questions,
+                            bank_version_id=version.id)
+            db.session.add(s)
+            db.session.flush()
+            sessions.append(s.id)
+            db.session.execute(insert(Registration), [
+                {"session_id": s.id, "user_id": ids[u], "created_at": now} for u in names])
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return names, sessions[0], sessions[1], lv.questions
+
+
+class Db:
+    """The orchestrator's own connection, for the deadline, the scoring poll and the check."""
+
+    def __init__(self, url):
+        import sqlalchemy as sa
+        self.sa = sa
+        self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+    def q(self, sql, **params):
+        with self.engine.begin() as c:
+            return c.execute(self.sa.text(sql), params).all()
+
+    def set_closes_at(self, session_id, when: datetime):
+        with self.engine.begin() as c:
+            c.execute(self.sa.text("UPDATE exam_sessions SET closes_at = :t WHERE id = :s"),
+                      {"t": when, "s": session_id})
+
+    def unscored(self, session_id):
+        return self.q("SELECT count(*) FROM attempts WHERE session_id = :s AND "
+                      "(submitted_at IS NULL OR correct IS NULL)", s=session_id)[0][0]
+
+    def attempts(self, session_id):
+        return self.q("SELECT count(*) FROM attempts WHERE session_id = :s", s=session_id)[0][0]
+
+    def latest(self, attempt_ids):
+        """attempt -> position -> (seq, client_id, response)"""
+        out = {}
+        ids = list(attempt_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = self.q("SELECT attempt_id, position, seq, client_id, response_json FROM answer_steps "
+                          f"WHERE attempt_id IN ({','.join(str(int(a)) for a in chunk)})")
+            for a, pos, seq, cid, resp in rows:
+                cur = out.setdefault(a, {}).get(pos)
+                if cur is None or seq > cur[0]:
+                    out[a][pos] = (seq, cid, None if resp is None else json.loads(resp))
+        return out
+
+
+def verify(dbh, results):
+    """Every acknowledged answer must be the latest step of its position; a newer step is
+    allowed only if it is a save the candidate sent and never saw acknowledged."""
+    latest = dbh.latest(results.keys())
+    acked = lost = unacked_stored = 0
+    examples = []
+    for attempt, (user, acks, unacked) in results.items():
+        have = latest.get(attempt, {})
+        for pos, (seq, cid, response) in acks.items():
+            acked += 1
+            got = have.get(pos)
+            if got and got[1] == cid and got[2] == response:
+                continue
+            if got and got[0] > seq and got[1] in unacked.get(pos, ()):
+                unacked_stored += 1
+                continue
+            lost += 1
+            if len(examples) < 5:
+                examples.append({"attempt": attempt, "user": user, "position": pos,
+                                 "acked": [seq, cid, response], "db": list(got) if got else None})
+    return acked, lost, unacked_stored, examples
+
+
+class MachineLoad:
+    """How busy the machine was: this benchmark shares it with whatever else runs."""
+
+    def __init__(self):
+        self.samples = []
+        self.stop = threading.Event()
+        self.cpu0 = self._cpu()
+        self.t0 = time.time()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    @staticmethod
+    def _cpu():
+        with open("/proc/stat") as fh:
+            f = [int(x) for x in fh.readline().split()[1:]]
+        idle = f[3] + f[4]
+        return sum(f) - idle, sum(f)
+
+    def _run(self):
+        while not self.stop.wait(5):
+            with open("/proc/loadavg") as fh:
+                self.samples.append(float(fh.read().split()[0]))
+
+    def report(self, own_cpu_s):
+        self.stop.set()
+        busy0, all0 = self.cpu0
+        busy1, all1 = self._cpu()
+        tick = os.sysconf("SC_CLK_TCK")
+        busy_s = (busy1 - busy0) / tick
+        return {"machine_cpu_busy_pct": round(100 * (busy1 - busy0) / max(1, all1 - all0), 1),
+                "machine_cpu_s": round(busy_s, 1),
+                "own_cpu_s": round(own_cpu_s, 1),
+                "loadavg_max": max(self.samples, default=None),
+                "loadavg_mean": round(sum(self.samples) / len(self.samples), 2) if self.samples else None}
+
+
+def merge_counts(dicts):
+    total = Counter()
+    for d in dicts:
+        total.update(d)
+    return dict(sorted(total.items()))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--candidates", type=int, default=100)
+    ap.add_argument("--think", type=float, default=10.0, help="mean think time per question (s)")
+    ap.add_argument("--duration", type=int, default=60, help="the session's time limit (s)")
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--servers", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=None, help="gunicorn workers per server "
+                    "(default: cbt serve's)")
+    ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: cbt serve's)")
+    ap.add_argument("--kill-every", type=float, default=None, metavar="SECONDS")
+    ap.add_argument("--generators", type=int, default=2, help="generator processes")
+    ap.add_argument("--signin-concurrency", type=int, default=4, help="per generator")
+    ap.add_argument("--savers", type=int, default=200, help="connections in the saturation phase")
+    ap.add_argument("--sat-seconds", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
+    args = ap.parse_args(argv)
+    if args.db == "sqlite" and args.servers != 1:
+        ap.error("--servers > 1 needs --db postgresql (one SQLite file per machine)")
+    random.seed(args.seed)
+    t_begin = time.time()
+    machine = MachineLoad()
+
+    tmp = tempfile.mkdtemp(prefix="cbt-bench-")
+    instance = os.path.join(tmp, "instance")
+    os.makedirs(instance)
+    pgdir = None
+    servers = None
+    procs = []
+    out = None
+    try:
+        if args.db == "sqlite":
+            url = "sqlite:///" + os.path.join(tmp, "cbt.sqlite")
+        else:
+            pgdir = tempfile.mkdtemp(prefix="cbt-bench-pg-")
+            pg_port = free_port()
+            url = subprocess.run(["bash", str(ROOT / "scripts/pg-throwaway.sh"), "start", pgdir,
+                                  str(pg_port)], check=True, capture_output=True, text=True
+                                 ).stdout.strip().splitlines()[-1]
+            log("PostgreSQL", url)
+        names, session_id, sat_session_id, nq = setup_database(url, instance, args.candidates,
+                                                               args.duration)
+        log(f"database ready: {len(names)} candidates, session {session_id} ({nq} questions)")
+
+        env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance,
+                   SECRET_KEY="bench-" + uuid.uuid4().hex, CBT_LOGIN_RATE_LIMIT="off",
+                   PYTHONPATH=str(ROOT))
+        servers = Servers(args.servers, env, args.workers, args.threads, tmp)
+        servers.start_all()
+        log("servers up on ports", servers.ports)
+
+        cfg = {"bases": servers.bases, "think": args.think, "seed": args.seed,
+               "give_up_at": float("inf")}
+        ctx = mp.get_context("spawn")
+        pipes = []
+        g = max(1, min(args.generators, len(names)))
+        for i in range(g):
+            parent, child = ctx.Pipe()
+            cfg_i = dict(cfg)
+            p = ctx.Process(target=generator_main, args=(cfg_i, names[i::g], child), daemon=True)
+            p.start()
+            procs.append(p)
+            pipes.append(parent)
+
+        def ask_all(msgs):
+            for pipe, m in zip(pipes, msgs):
+                pipe.send(m)
+            return [pipe.recv() for pipe in pipes]
+
+        t = time.time()
+        ask_all([{"op": "signin", "concurrency": args.signin_concurrency}] * g)
+        signin_s = time.time() - t
+        log(f"{len(names)} candidates signed in in {signin_s:.1f} s")
+
+        dbh = Db(url)
+        cpu_exam0 = servers.cpu_s()
+        t0 = time.time() + 3.0
+        deadline = t0 + args.duration
+        dbh.set_closes_at(session_id, datetime.fromtimestamp(deadline, timezone.utc).replace(tzinfo=None))
+        for pipe in pipes:
+            pipe.send({"op": "exam", "session_id": session_id, "t0": t0,
+                       "give_up_at": deadline + 120})
+        log(f"start at T0, deadline T0+{args.duration}s")
+
+        kills = Counter()
+        stop_kills = threading.Event()
+
+        def killer():
+            rnd = random.Random(args.seed + 7)
+            time.sleep(max(0.0, t0 - time.time()))
+            while not stop_kills.wait(args.kill_every * rnd.uniform(0.5, 1.5)):
+                i = rnd.randrange(len(servers.ports))
+                if rnd.random() < 0.5:
+                    servers.kill_server(i)
+                    kills["server"] += 1
+                elif servers.kill_worker(i):
+                    kills["worker"] += 1
+
+        kt = None
+        if args.kill_every:
+            kt = threading.Thread(target=killer, daemon=True)
+            kt.start()
+
+        # Scoring: poll until every attempt is submitted and scored.
+        time.sleep(max(0.0, deadline - time.time()))
+        scored_after = None
+        poll_end = deadline + 600
+        while time.time() < poll_end:
+            try:
+                left = dbh.unscored(session_id)
+                n_attempts = dbh.attempts(session_id)
+            except Exception as exc:          # e.g. SQLite busy under the deadline burst
+                log("poll:", exc)
+                time.sleep(0.5)
+                continue
+            if left == 0 and n_attempts >= len(names):
+                scored_after = time.time() - deadline
+                break
+            if left == 0 and n_attempts < len(names) and time.time() > deadline + 60:
+                scored_after = time.time() - deadline
+                break
+            time.sleep(0.25)
+        log(f"scored after deadline: {scored_after}")
+        exam = [pipe.recv() for pipe in pipes]
+        cpu_exam = servers.cpu_s() - cpu_exam0
+        stop_kills.set()
+        if kt:
+            kt.join(args.kill_every * 2 + 30)
+            for port in servers.ports:
+                wait_healthy(port, 60)
+        log("exam phase done; kills:", dict(kills))
+
+        results = {}
+        for r in exam:
+            results.update(r["results"])
+        acked, lost, unacked_stored, examples = verify(dbh, results)
+        n_attempts = dbh.attempts(session_id)
+        n_unscored = dbh.unscored(session_id)
+        log(f"verified: {acked} acknowledged, {lost} lost")
+
+        # ---- saturation ----------------------------------------------------------------
+        per = [len(names[i::g]) for i in range(g)]
+        savers = [min(per[i], args.savers // g + (1 if i < args.savers % g else 0)) for i in range(g)]
+        prep = ask_all([{"op": "prepare", "session_id": sat_session_id, "savers": s} for s in savers])
+        log("saturation savers ready:", sum(p["ok"] for p in prep))
+        sat = {}
+        for what in ("save", "bare"):
+            t_start = time.time() + 1.0
+            c0 = servers.cpu_s()
+            got = ask_all([{"op": "saturate", "what": what, "savers": s, "t_start": t_start,
+                            "warm": 2.0, "dur": args.sat_seconds} for s in savers])
+            c1 = servers.cpu_s()
+            n = sum(x["n"] for x in got)
+            lat = [v for x in got for v in x["lat"]]
+            nreq = sum(x["nreq"] for x in got)
+            sat[what] = (n / args.sat_seconds, lat, (c1 - c0) * 1000 / max(1, nreq))
+            log(f"saturation {what}: {n / args.sat_seconds:.0f} req/s")
+        final = ask_all([{"op": "results", "savers": s} for s in savers])
+        sat_results = {}
+        for r in final:
+            sat_results.update(r["results"])
+        s_acked, s_lost, s_unacked_stored, s_examples = verify(dbh, sat_results)
+        for pipe in pipes:
+            pipe.send({"op": "quit"})
+
+        start_lat = [v for r in exam for v in r["start_lat"]]
+        save_lat = [v for r in exam for v in r["save_lat"]]
+        errors = merge_counts(r["errors"] for r in final)
+        counts = merge_counts(r["counts"] for r in final)
+        out = {
+            "candidates": len(names),
+            "db": args.db, "servers": args.servers,
+            "workers": args.workers, "threads": args.threads,
+            "think_s": args.think, "duration_s": args.duration, "kill_every_s": args.kill_every,
+            "started": sum(r["started"] for r in exam), "attempts_in_db": n_attempts,
+            "answers_acknowledged": acked + s_acked,
+            "answers_lost": lost + s_lost,
+            "answers_stored_unacknowledged": unacked_stored + s_unacked_stored,
+            "exam_answers_acknowledged": acked,
+            "errors": sum(errors.values()),
+            "errors_retried_ok": sum(r["errors_retried_ok"] for r in final),
+            "errors_by_kind": errors,
+            "start_p50_ms": pct(start_lat, 50), "start_p99_ms": pct(start_lat, 99),
+            "start_max_ms": pct(start_lat, 100),
+            "save_p50_ms": pct(save_lat, 50), "save_p95_ms": pct(save_lat, 95),
+            "save_p99_ms": pct(save_lat, 99), "save_max_ms": pct(save_lat, 100),
+            "saves_during_exam": len(save_lat),
+            "save_rps_max": round(sat["save"][0], 1), "bare_rps_max": round(sat["bare"][0], 1),
+            "save_to_bare": round(sat["save"][0] / sat["bare"][0], 3) if sat["bare"][0] else None,
+            "sat_save_p50_ms": pct(sat["save"][1], 50), "sat_save_p95_ms": pct(sat["save"][1], 95),
+            "sat_bare_p50_ms": pct(sat["bare"][1], 50),
+            "server_cpu_ms_per_save": round(sat["save"][2], 2),
+            "server_cpu_ms_per_bare": round(sat["bare"][2], 2),
+            "exam_requests": sum(r["nreq"] for r in exam),
+            "server_cpu_ms_per_exam_request": round(cpu_exam * 1000 / max(1, sum(r["nreq"] for r in exam)), 2),
+            "server_cpu_s_exam": round(cpu_exam, 1),
+            "savers": sum(savers),
+            "scored_after_deadline_s": None if scored_after is None else round(scored_after, 2),
+            "unscored_at_end": n_unscored,
+            "kills": dict(kills), "server_starts": servers.starts,
+            "signin_s": round(signin_s, 1),
+            "generator_cpu_s": round(sum(r["cpu_s"] for r in final), 1),
+            "counts": counts,
+            "lost_examples": examples + s_examples,
+            "wall_s": round(time.time() - t_begin, 1),
+        }
+    finally:
+        for p in procs:
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+        if servers:
+            servers.stop_all()
+        if pgdir:
+            subprocess.run(["bash", str(ROOT / "scripts/pg-throwaway.sh"), "stop", pgdir],
+                           capture_output=True)
+            shutil.rmtree(pgdir, ignore_errors=True)
+        if args.keep:
+            log("kept", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    # Own CPU: the servers and generators (reaped children); PostgreSQL is not included.
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out.update(machine.report(ru.ru_utime + ru.ru_stime))
+    print(json.dumps(out, ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
