@@ -212,8 +212,8 @@ def remember_position(attempt_id: int, user_id: int, position: int) -> bool | No
     """Store the question on screen of the user's own open attempt in one statement.
     True: stored (the caller commits). False: no such position, nothing stored. None: not
     the user's open attempt, nothing stored (the caller tells which)."""
-    row = db.session.execute(_PLACE_OWN, {"attempt_id": attempt_id, "owner": user_id,
-                                          "pos": position}).first()
+    row = db.session.connection().execute(
+        _PLACE_OWN, {"attempt_id": attempt_id, "owner": user_id, "pos": position}).first()
     if row is None:
         return None
     if not 1 <= position <= len(json.loads(row[0])):
@@ -315,9 +315,10 @@ def save_answer(attempt_id: int, user_id: int, *, base_seq, client_id, position,
     except Refused:
         return None
     new_seq = base_seq + 1
-    row = db.session.execute(_CLAIM_OWN, {"attempt_id": attempt_id, "owner": user_id,
-                                          "base_seq": base_seq, "now": now, "new_seq": new_seq,
-                                          "position": position}).first()
+    conn = db.session.connection()      # Core statements: no ORM work to do
+    row = conn.execute(_CLAIM_OWN, {"attempt_id": attempt_id, "owner": user_id,
+                                    "base_seq": base_seq, "now": now, "new_seq": new_seq,
+                                    "position": position}).first()
     if row is None:
         return None
     version_id, form_json, deadline = row
@@ -329,7 +330,7 @@ def save_answer(attempt_id: int, user_id: int, *, base_seq, client_id, position,
     q = questions[question_id]
     try:
         value = coerce_response(q.type, [c.key for c in q.choices], response)
-        db.session.execute(_APPEND, {
+        conn.execute(_APPEND, {
             "attempt_id": attempt_id, "seq": new_seq, "position": position,
             "question_id": question_id, "flagged": flagged, "client_id": client_id,
             "response_json": None if value is None else json.dumps(value, ensure_ascii=False),

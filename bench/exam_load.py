@@ -64,7 +64,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -309,6 +309,9 @@ class Generator:
         return "refused"
 
     def ping_position(self, c: Cand, pos):
+        if not self.cfg.get("pings", True):
+            return asyncio.ensure_future(asyncio.sleep(0))
+
         async def ping():
             await asyncio.sleep(0.8)
             if c.done:
@@ -402,6 +405,8 @@ class Generator:
         done, lat = [0], []
 
         async def loop_save(c):
+            if not c.items:
+                return
             rng = c.rng
             n = len(c.items)
             while time.time() < window[1]:
@@ -613,7 +618,7 @@ def wait_healthy(port, seconds):
     raise RuntimeError(f"server on port {port} did not become healthy")
 
 
-def setup_database(url, instance, n, duration):
+def setup_database(url, instance, n, duration, fast_hash=False):
     """Tables, banks, N candidates (one precomputed hash), the exam and saturation sessions."""
     os.environ["DATABASE_URL"] = url
     os.environ["CBT_INSTANCE"] = instance
@@ -632,7 +637,10 @@ def setup_database(url, instance, n, duration):
         version = import_banks()
         blueprint, _ = snapshot(version)
         lv = blueprint.levels["beginner"]
-        pw = generate_password_hash(PASSWORD)
+        # One hash for everyone (never N scrypt runs here). --fast-signin: scrypt with
+        # N=1024 instead of werkzeug's N=32768, so the sign-in before the start is quick;
+        # nothing measured depends on it.
+        pw = generate_password_hash(PASSWORD, "scrypt:1024:8:1" if fast_hash else "scrypt")
         now = utcnow()
         names = [f"bench{i:05d}" for i in range(n)]
         db.session.execute(insert(User), [
@@ -640,6 +648,16 @@ def setup_database(url, instance, n, duration):
              "created_at": now} for u in names])
         ids = dict(db.session.execute(select(User.username, User.id)).all())
         db.session.execute(insert(UserRole), [{"user_id": ids[u], "role": "candidate"} for u in names])
+        try:                   # the staff register: a candidate must be on it to start (第3-2)
+            from app.models_register import Staff
+        except ImportError:
+            Staff = None
+        if Staff is not None:
+            db.session.execute(insert(Staff), [
+                {"staff_number": f"B{i:06d}", "name_kanji": f"負荷 {i}", "name_kana": f"フカ {i}",
+                 "birth_date": date(1990, 1, 1), "post": "巡査", "employment_category": "警察官",
+                 "user_id": ids[u], "created_at": now, "updated_at": now}
+                for i, u in enumerate(names)])
         sessions = []
         for title, minutes in (("負荷試験（初級）", max(1, math.ceil(duration / 60))),
                                ("負荷試験（飽和測定）", 600)):
@@ -775,8 +793,14 @@ def main(argv=None):
     ap.add_argument("--kill-every", type=float, default=None, metavar="SECONDS")
     ap.add_argument("--generators", type=int, default=2, help="generator processes")
     ap.add_argument("--signin-concurrency", type=int, default=4, help="per generator")
+    ap.add_argument("--fast-signin", action="store_true",
+                    help="cheaper password hashes (scrypt N=1024) for quick runs; sign-in is "
+                         "not measured, but then signin_s is not the production figure")
     ap.add_argument("--savers", type=int, default=200, help="connections in the saturation phase")
     ap.add_argument("--sat-seconds", type=float, default=10.0)
+    ap.add_argument("--no-position-pings", action="store_true",
+                    help="what-if: candidates skip the page's position pings (POST .../position "
+                         "0.8 s after moving to a question); not the page's protocol")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     args = ap.parse_args(argv)
@@ -804,7 +828,7 @@ def main(argv=None):
                                  ).stdout.strip().splitlines()[-1]
             log("PostgreSQL", url)
         names, session_id, sat_session_id, nq = setup_database(url, instance, args.candidates,
-                                                               args.duration)
+                                                               args.duration, args.fast_signin)
         log(f"database ready: {len(names)} candidates, session {session_id} ({nq} questions)")
 
         env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance,
@@ -815,7 +839,7 @@ def main(argv=None):
         log("servers up on ports", servers.ports)
 
         cfg = {"bases": servers.bases, "think": args.think, "seed": args.seed,
-               "give_up_at": float("inf")}
+               "give_up_at": float("inf"), "pings": not args.no_position_pings}
         ctx = mp.get_context("spawn")
         pipes = []
         g = max(1, min(args.generators, len(names)))
@@ -888,6 +912,9 @@ def main(argv=None):
         log(f"scored after deadline: {scored_after}")
         exam = [pipe.recv() for pipe in pipes]
         cpu_exam = servers.cpu_s() - cpu_exam0
+        if not sum(r["started"] for r in exam):
+            raise SystemExit("no candidate could start the exam: " +
+                             json.dumps(merge_counts(r["counts"] for r in exam)))
         stop_kills.set()
         if kt:
             kt.join(args.kill_every * 2 + 30)
@@ -937,6 +964,7 @@ def main(argv=None):
             "db": args.db, "servers": args.servers,
             "workers": args.workers, "threads": args.threads,
             "think_s": args.think, "duration_s": args.duration, "kill_every_s": args.kill_every,
+            "position_pings": not args.no_position_pings,
             "started": sum(r["started"] for r in exam), "attempts_in_db": n_attempts,
             "answers_acknowledged": acked + s_acked,
             "answers_lost": lost + s_lost,
@@ -963,7 +991,7 @@ def main(argv=None):
             "scored_after_deadline_s": None if scored_after is None else round(scored_after, 2),
             "unscored_at_end": n_unscored,
             "kills": dict(kills), "server_starts": servers.starts,
-            "signin_s": round(signin_s, 1),
+            "signin_s": round(signin_s, 1), "fast_signin": args.fast_signin,
             "generator_cpu_s": round(sum(r["cpu_s"] for r in final), 1),
             "counts": counts,
             "lost_examples": examples + s_examples,

@@ -86,10 +86,9 @@ def start(session_id: int):
                              reason=exc.code)
             return error_response(exc.status, exc.message, exc.code)
         close_if_expired(attempt, now)
+        attempt_id, finished = attempt.id, attempt.finished   # the commit expires `attempt`
         db.session.commit()
-    if attempt.finished:
-        return redirect(url_for(".done", attempt_id=attempt.id))
-    return redirect(url_for(".sit", attempt_id=attempt.id))
+    return redirect(url_for(".done" if finished else ".sit", attempt_id=attempt_id))
 
 
 @bp.get("/attempts/<int:attempt_id>")
