@@ -188,16 +188,15 @@ _CLAIM = (update(_attempts)
                  _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
           .values(last_seq=bindparam("new_seq"), last_position=bindparam("position")))
 _APPEND = insert(_steps)
-# The same claim for the usual save, limited to the user's own attempt and returning what
-# the answer is checked against, so the attempt need not be loaded first.
+# The same claim for the usual save, limited to the user's own attempt and returning its
+# deadline, so the attempt need not be loaded.
 _CLAIM_OWN = (update(_attempts)
               .where(_attempts.c.id == bindparam("attempt_id"),
                      _attempts.c.user_id == bindparam("owner"),
                      _attempts.c.last_seq == bindparam("base_seq"),
                      _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
               .values(last_seq=bindparam("new_seq"), last_position=bindparam("position"))
-              .returning(_attempts.c.bank_version_id, _attempts.c.form_json,
-                         _attempts.c.deadline))
+              .returning(_attempts.c.deadline))
 
 
 _PLACE_OWN = (update(_attempts)
@@ -301,44 +300,73 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
     return Ack(new_seq, now)
 
 
-def save_answer(attempt_id: int, user_id: int, *, base_seq, client_id, position, question_id,
-                response, flagged, now: datetime) -> tuple[Ack, datetime] | None:
-    """The usual save in two statements: claim the next sequence number of the user's own
-    open attempt (the conditional UPDATE of record_answer, returning the form), check the
-    answer against the form, append the step. Returns the ack and the attempt's deadline.
+_facts_cache: dict[tuple[str, int], tuple[int, int, tuple[str, ...]]] = {}
 
-    None, with nothing stored, for anything unusual: not the user's attempt, a stale base,
-    a retry, a finished attempt, past the deadline, not on the form, a malformed answer.
-    The caller then goes the full way (record_answer), which answers each case precisely."""
+
+def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
+    """(owner, bank version, question ids in shown order) of an attempt: fixed when it is
+    drawn, so read once per process and kept (the save path then parses no form)."""
+    key = (db.engine.url.render_as_string(), attempt_id)
+    hit = _facts_cache.get(key)
+    if hit is None:
+        row = db.session.connection().execute(
+            select(_attempts.c.user_id, _attempts.c.bank_version_id, _attempts.c.form_json)
+            .where(_attempts.c.id == attempt_id)).first()
+        if row is None:
+            return None
+        hit = (row[0], row[1], tuple(item["id"] for item in json.loads(row[2])))
+        if len(_facts_cache) > 20000:
+            _facts_cache.clear()
+        _facts_cache[key] = hit
+    return hit
+
+
+def prepare_save(attempt_id: int, user_id: int, *, base_seq, client_id, position, question_id,
+                 response, flagged) -> dict | None:
+    """The checks of the usual save that need no write: the user's own attempt, the question
+    at that position of their form, a well-formed answer. Returns the parameters for
+    store_save, or None for anything unusual, which the caller then sends the full way
+    (record_answer) to be answered precisely."""
     try:
         _check_save(base_seq, client_id, position, flagged)
     except Refused:
         return None
-    new_seq = base_seq + 1
-    conn = db.session.connection()      # Core statements: no ORM work to do
-    row = conn.execute(_CLAIM_OWN, {"attempt_id": attempt_id, "owner": user_id,
-                                    "base_seq": base_seq, "now": now, "new_seq": new_seq,
-                                    "position": position}).first()
-    if row is None:
+    facts = _facts(attempt_id)
+    if facts is None or facts[0] != user_id:
         return None
-    version_id, form_json, deadline = row
-    form = json.loads(form_json)
-    if not (1 <= position <= len(form) and form[position - 1]["id"] == question_id):
-        db.session.rollback()
+    owner, version_id, qids = facts
+    if not (1 <= position <= len(qids) and qids[position - 1] == question_id):
         return None
-    questions = _version(version_id, lambda: db.session.get(BankVersion, version_id))[2]
-    q = questions[question_id]
+    q = _version(version_id, lambda: db.session.get(BankVersion, version_id))[2][question_id]
     try:
         value = coerce_response(q.type, [c.key for c in q.choices], response)
+    except ResponseError:
+        return None
+    return {"attempt_id": attempt_id, "owner": owner, "base_seq": base_seq,
+            "new_seq": base_seq + 1, "position": position, "question_id": question_id,
+            "flagged": flagged, "client_id": client_id,
+            "response_json": None if value is None else json.dumps(value, ensure_ascii=False)}
+
+
+def store_save(params: dict, now: datetime) -> tuple[Ack, datetime] | None:
+    """The write of the usual save, two statements (the caller holds the write gate and
+    commits): claim the next sequence number if the attempt is open, before its deadline
+    and still at base_seq, then append the step. None, with nothing stored, when the claim
+    fails (stale, finished, past the deadline) or the client id was used before."""
+    conn = db.session.connection()      # Core statements: no ORM work to do
+    row = conn.execute(_CLAIM_OWN, dict(params, now=now)).first()
+    if row is None:
+        return None
+    try:
         conn.execute(_APPEND, {
-            "attempt_id": attempt_id, "seq": new_seq, "position": position,
-            "question_id": question_id, "flagged": flagged, "client_id": client_id,
-            "response_json": None if value is None else json.dumps(value, ensure_ascii=False),
-            "created_at": now})
-    except (ResponseError, IntegrityError):
+            "attempt_id": params["attempt_id"], "seq": params["new_seq"],
+            "position": params["position"], "question_id": params["question_id"],
+            "flagged": params["flagged"], "client_id": params["client_id"],
+            "response_json": params["response_json"], "created_at": now})
+    except IntegrityError:
         db.session.rollback()
         return None
-    return Ack(new_seq, now), deadline
+    return Ack(params["new_seq"], now), row[0]
 
 
 def score_attempt(attempt: Attempt) -> None:

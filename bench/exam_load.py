@@ -23,8 +23,9 @@ What happens (every address is on loopback; every loop is bounded in count and t
    state and the CSRF token from the page, saves every answer as JSON with `base_seq` (the
    last acknowledged seq) and a fresh `client_id`, retries a transport error or 5xx with the
    same client_id (1 s doubling to 8 s, like the page), re-reads the page on 409 stale,
-   pings the position 0.8 s after moving to a question, re-reads the remaining time every
-   30 s, and at its deadline reads the state and opens the done page. It answers the
+   pings the position 15 s after moving to a question unless a save has stored it by then
+   (every save carries its position), re-reads the remaining time when no save reply has
+   refreshed it for 60 s, and at its deadline reads the state and opens the done page. It answers the
    questions in order with a think time around --think, changes about 10% of its answers,
    and is cut off by the deadline (a 409 deadline is expected, not an error).
 5. After the deadline the database is polled until every attempt is submitted and scored
@@ -70,6 +71,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-2025"
+POSITION_PING_S = 15.0         # exam.js POSITION_PING_MS
 TEXT_ANSWERS = ["443", "ＴＣＰ", "dns", "8080", "SMTP", "ログ"]
 
 
@@ -130,7 +132,7 @@ def random_response(qtype, keys, rng, avoid=None):
 
 class Cand:
     __slots__ = ("username", "cookies", "csrf", "attempt", "urls", "seq", "items", "deadline",
-                 "acked", "unacked", "give_up_at", "done", "rng")
+                 "acked", "unacked", "give_up_at", "done", "rng", "current", "stored_pos", "synced")
 
     def __init__(self, username, seed):
         self.username = username
@@ -146,6 +148,9 @@ class Cand:
         self.give_up_at = float("inf")
         self.done = False
         self.rng = random.Random(seed)
+        self.current = 1             # the question on screen
+        self.stored_pos = 1          # the position the server last stored (save or ping)
+        self.synced = 0.0            # when the remaining time was last read from the server
 
     def cookie_header(self):
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -251,6 +256,8 @@ class Generator:
         state, c.csrf, c.items = parse_exam_page(html)
         c.attempt, c.urls, c.seq = state["attempt"], state["urls"], state["seq"]
         c.deadline = time.time() + state["remaining_ms"] / 1000
+        c.synced = time.time()
+        c.stored_pos = state.get("position", 1)
         return st, None
 
     async def start(self, c: Cand, session_id, record=True):
@@ -278,6 +285,7 @@ class Generator:
             body = {"base_seq": c.seq, "client_id": cid, "position": pos, "question_id": qid,
                     "response": response, "flagged": False}
             c.unacked.setdefault(pos, []).append(cid)
+            c.stored_pos = pos               # a save stores its position (exam.js)
             st, text, _ = await self.call(c, "POST", c.urls["save"], kind="save", json_body=body)
             if st == 200:
                 ack = json.loads(text)
@@ -285,6 +293,7 @@ class Generator:
                 c.acked[pos] = (ack["seq"], cid, response)
                 c.unacked.pop(pos, None)
                 c.deadline = time.time() + ack["remaining_ms"] / 1000
+                c.synced = time.time()
                 if record:
                     self.save_lat.append((time.perf_counter() - t) * 1000)
                 self.counts["saves_acked"] += 1
@@ -309,23 +318,30 @@ class Generator:
         return "refused"
 
     def ping_position(self, c: Cand, pos):
-        if not self.cfg.get("pings", True):
+        """Move to question `pos`; like exam.js, ping its position 15 s later unless a save
+        has stored it by then (every save carries its position)."""
+        c.current = pos
+        if not self.cfg.get("pings", True) or pos == c.stored_pos:
             return asyncio.ensure_future(asyncio.sleep(0))
 
         async def ping():
-            await asyncio.sleep(0.8)
-            if c.done:
+            await asyncio.sleep(POSITION_PING_S)
+            if c.done or c.current != pos or c.stored_pos == pos:
                 return
+            c.stored_pos = pos
             st, _, _ = await self.call(c, "POST", c.urls["position"], kind="position",
                                        json_body={"position": pos}, retry=False)
             self.counts[f"position:{st}"] += 1
         return asyncio.ensure_future(ping())
 
     async def poll_state(self, c: Cand):
+        """Like exam.js: every 15 s, re-read the remaining time if no save reply has
+        refreshed it for a minute."""
         while not c.done:
-            await asyncio.sleep(30)
-            if c.done:
-                return
+            await asyncio.sleep(15)
+            if c.done or time.time() - c.synced < 60:
+                continue
+            c.synced = time.time()
             st, text, _ = await self.call(c, "GET", c.urls["state"], kind="state", retry=False)
             self.counts[f"state:{st}"] += 1
             if st == 200:
@@ -800,7 +816,7 @@ def main(argv=None):
     ap.add_argument("--sat-seconds", type=float, default=10.0)
     ap.add_argument("--no-position-pings", action="store_true",
                     help="what-if: candidates skip the page's position pings (POST .../position "
-                         "0.8 s after moving to a question); not the page's protocol")
+                         "when a question is left unanswered for 15 s); not the page's protocol")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     args = ap.parse_args(argv)

@@ -342,3 +342,60 @@ def test_resume_returns_to_the_question_on_screen(app, candidate):
     again = Client(app)
     again.login("candidate1")
     assert again.start()["position"] == 17
+
+
+def _sections(html):
+    import re
+    return re.findall(r'<section class="question"[^>]*>(.*?)<label class="flag">', html, re.S)
+
+
+def _direct(app, attempt_id, answers):
+    """Each question of the attempt rendered straight from shared_question.html."""
+    from flask import render_template
+    with app.test_request_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        _bp, questions = snapshot(attempt.bank_version)
+        out = []
+        for pos, item in enumerate(attempt.form, start=1):
+            q = questions[item["id"]]
+            by_key = {c.key: c for c in q.choices}
+            it = {"position": pos, "q": q, "choices": [by_key[k] for k in item["choice_order"]],
+                  "response": answers.get(pos)}
+            out.append(render_template("shared_question.html", it=it, q=q, total=len(attempt.form)))
+        return out
+
+
+def test_exam_page_questions_are_exactly_the_shared_template(app, candidate):
+    """The page reuses rendered questions (app/candidate/fragments.py); what it shows must
+    be what the shared template renders for that position, choice order and answer, on the
+    first view, after answers, and for a second candidate given the same question."""
+    state = candidate.start()
+    url = f"/exam/attempts/{state['attempt']}"
+    first = _sections(candidate.get(url).get_data(as_text=True))
+    assert len(first) == state["count"] > 9
+    assert [s.strip() for s in first] == [s.strip() for s in _direct(app, state["attempt"], {})]
+    answers = {}
+    for pos in (1, 10, state["count"]):
+        qid, response = key_for(app, state, pos)
+        assert save(candidate, state, pos, qid, response).status_code == 200
+        answers[pos] = response
+    again = _sections(candidate.get(url).get_data(as_text=True))
+    assert again != first
+    assert [s.strip() for s in again] == [s.strip() for s in _direct(app, state["attempt"], answers)]
+    assert "\x00" not in candidate.get(url).get_data(as_text=True)
+
+
+def test_deactivating_a_user_ends_their_open_session(app, candidate):
+    """Every request reads the user afresh (app/auth/routes.py: Principal): a deactivated
+    account is signed out at once, its next save refused as unauthorized and stored nowhere."""
+    from app.models import User
+    state = candidate.start()
+    qid, response = key_for(app, state, 1)
+    assert save(candidate, state, 1, qid, response).status_code == 200
+    with app.app_context():
+        db.session.scalar(select(User).where(User.username == "candidate1")).active = False
+        db.session.commit()
+    assert save(candidate, state, 2, *key_for(app, state, 2)).status_code == 401
+    assert steps_count(app, state["attempt"]) == 1
+    page = candidate.get(f"/exam/attempts/{state['attempt']}")
+    assert page.status_code == 302 and "/login" in page.location

@@ -11,11 +11,12 @@ from .. import audit
 from ..auth.routes import role_required
 from ..errors import error_response
 from ..exam import (Refused, attempt_questions, close_if_expired, find_attempt,
-                    open_sessions_for, record_answer, remember_position, save_answer,
-                    start_attempt, submit_attempt, write_gate)
+                    open_sessions_for, prepare_save, record_answer, remember_position,
+                    start_attempt, store_save, submit_attempt, write_gate)
 from ..extensions import db
 from ..models import Attempt, ExamSession, latest_steps, utcnow
 from .forms import StartForm, SubmitAttemptForm
+from .fragments import question_html
 
 bp = Blueprint("candidate", __name__, url_prefix="/exam")
 
@@ -117,7 +118,9 @@ def sit(attempt_id: int):
                  "confirm": url_for(".confirm", attempt_id=attempt.id),
                  "done": url_for(".done", attempt_id=attempt.id)},
     }
+    total = len(items)
     return render_template("candidate/sit.html", attempt=attempt, items=items,
+                           questions=[question_html(attempt.bank_version_id, it, total) for it in items],
                            state_json=_script_json(state))
 
 
@@ -126,24 +129,31 @@ def sit(attempt_id: int):
 def save(attempt_id: int):
     now = utcnow()
     body = request.get_json(silent=True)
+    if isinstance(body, dict):
+        # The usual save: checked without writing, then two statements and a commit with
+        # the write gate held as briefly as that. Anything unusual is answered below by
+        # the full checks, with nothing stored here.
+        params = prepare_save(attempt_id, current_user.id, base_seq=body.get("base_seq"),
+                              client_id=body.get("client_id"), position=body.get("position"),
+                              question_id=body.get("question_id"), response=body.get("response"),
+                              flagged=body.get("flagged", False))
+        if params:
+            with write_gate():
+                stored = store_save(params, now)
+                if stored:
+                    db.session.commit()
+                else:       # release the write lock before queueing for the gate again
+                    db.session.rollback()
+            if stored:
+                ack, deadline = stored
+                return jsonify(ok=True, seq=ack.seq, duplicate=False,
+                               saved_at=ack.saved_at.isoformat() + "Z",
+                               remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)))
     with write_gate():
         return _save(attempt_id, body, now)
 
 
 def _save(attempt_id: int, body, now):
-    if isinstance(body, dict):
-        # The usual save: two statements and a commit. Anything unusual returns None with
-        # nothing stored, and is answered below by the full checks.
-        fast = save_answer(attempt_id, current_user.id, base_seq=body.get("base_seq"),
-                           client_id=body.get("client_id"), position=body.get("position"),
-                           question_id=body.get("question_id"), response=body.get("response"),
-                           flagged=body.get("flagged", False), now=now)
-        if fast:
-            ack, deadline = fast
-            db.session.commit()
-            return jsonify(ok=True, seq=ack.seq, duplicate=False,
-                           saved_at=ack.saved_at.isoformat() + "Z",
-                           remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)))
     attempt = _own_attempt(attempt_id)
     if not isinstance(body, dict):
         audit.record_now("answer_refused", current_user.id, attempt_id=attempt_id, reason="not_json")

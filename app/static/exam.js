@@ -40,19 +40,34 @@
     rememberPosition(pos);
   }
 
-  // Tell the server which question is on screen (debounced; a lost ping costs nothing).
-  var positionTimer = null;
+  // Tell the server which question is on screen, so signing in again resumes there. Every
+  // save carries its position, so a ping is needed only when the candidate stays on a
+  // question without answering it (or leaves the page): at 2,000 candidates a ping per
+  // move would nearly double the server's requests. A lost ping costs nothing.
+  var POSITION_PING_MS = 15000;
+  var positionTimer = null, storedPosition = state.position;
+  function sendPosition(pos, keepalive) {
+    storedPosition = pos;
+    return fetch(state.urls.position, {
+      method: "POST", credentials: "same-origin", keepalive: !!keepalive,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify({ position: pos })
+    }).catch(function () {});
+  }
   function rememberPosition(pos) {
     clearTimeout(positionTimer);
+    if (pos === storedPosition) return;
     positionTimer = setTimeout(function () {
-      if (stopped) return;
-      fetch(state.urls.position, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
-        body: JSON.stringify({ position: pos })
-      }).catch(function () {});
-    }, 800);
+      if (!stopped && current === pos) sendPosition(pos, false);
+    }, POSITION_PING_MS);
   }
+  function positionSaved(pos) {     // a save for `pos` stores it as the position
+    storedPosition = pos;
+    if (pos === current) clearTimeout(positionTimer);
+  }
+  window.addEventListener("pagehide", function () {
+    if (!stopped && current !== storedPosition) { clearTimeout(positionTimer); sendPosition(current, true); }
+  });
 
   function refreshNav(pos) {
     var a = state.answers[String(pos)] || {};
@@ -103,6 +118,7 @@
     }
     entry.client_id = uid();
     queue.push(entry);
+    positionSaved(pos);
     pump();
   }
 
@@ -210,7 +226,7 @@
   // ---- the clock ------------------------------------------------------------------------
   var baseRemaining = state.remaining_ms, basePerf = performance.now();
   function syncClock(ms) {
-    if (typeof ms === "number") { baseRemaining = ms; basePerf = performance.now(); }
+    if (typeof ms === "number") { baseRemaining = ms; basePerf = performance.now(); lastSync = basePerf; }
   }
   function remaining() { return Math.max(0, baseRemaining - (performance.now() - basePerf)); }
   function tick() {
@@ -228,14 +244,21 @@
   }
   setInterval(tick, 250);
   tick();
-  // Re-read the server's remaining time now and then: a suspended laptop's timers drift.
-  setInterval(function () {
+  // Re-read the server's remaining time when no save reply has refreshed it for a minute,
+  // and whenever the page comes back into view: a suspended laptop's timers drift.
+  var lastSync = performance.now();
+  function readState() {
     if (stopped) return;
+    lastSync = performance.now();
     fetch(state.urls.state, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (b) { if (b.finished) finish("この受検は提出済みです。"); else syncClock(b.remaining_ms); })
       .catch(function () { /* offline: keep counting locally */ });
-  }, 30000);
+  }
+  setInterval(function () { if (performance.now() - lastSync >= 60000) readState(); }, 15000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && performance.now() - lastSync >= 5000) readState();
+  });
 
   // ---- wiring -------------------------------------------------------------------------
   sections.forEach(function (section) {

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Server CPU per request, by endpoint: where the exam's request budget goes.
+
+    python bench/request_cpu.py [--requests 2000] [--db sqlite|postgresql] [--profile DIR]
+
+One `cbt serve` (one worker, one thread) on loopback, one signed-in candidate with an
+attempt, then N sequential keep-alive requests of each kind: GET /healthz (the floor: the
+WSGI stack and nothing else), POST answers (the save path), POST position, GET state. The
+figure is the server's CPU time (user+system, from /proc) divided by the requests, so it
+holds on a busy machine better than a latency would. --profile DIR runs py-spy on the
+worker during each phase and writes its collapsed stacks there
+(KIND.txt: one stack per line with its sample count; flamegraph.pl or speedscope read it).
+
+Its last line is one JSON object: {"healthz_ms": ..., "save_ms": ..., ...}.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from exam_load import (CSRF_RE, PASSWORD, ROOT, Servers, children, parse_exam_page,  # noqa: E402
+                       random_response, setup_database)
+
+
+class Client:
+    """One keep-alive connection with a cookie, like one browser tab."""
+    loc = None
+
+    def __init__(self, port):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookie = ""
+        self.csrf = ""
+
+    def call(self, method, path, body=None, form=None):
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers.update({"Content-Type": "application/json", "X-CSRFToken": self.csrf,
+                            "Accept": "application/json"})
+        elif form is not None:
+            data = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (1, 2):      # the server closes idle keep-alive connections
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                text = resp.read().decode()
+                break
+            except (ConnectionError, http.client.RemoteDisconnected):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        for value in resp.headers.get_all("Set-Cookie") or []:
+            self.cookie = value.split(";", 1)[0]
+        return resp.status, text, resp.headers.get("Location")
+
+
+def _spy(directory, servers, kind):
+    """py-spy on the one worker, writing DIR/KIND.txt (collapsed stacks), or None."""
+    if not directory:
+        return None
+    worker = children(servers.procs[0].pid)[0]
+    os.makedirs(directory, exist_ok=True)
+    spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(worker),
+                            "-o", os.path.join(directory, f"{kind}.txt"), "-f", "raw", "-r", "250"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    return spy
+
+
+def _report(figures, kind, cpu, wall, n, spy):
+    if spy:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+    figures[f"{kind}_ms"] = round(cpu * 1000 / n, 3)
+    figures[f"{kind}_wall_ms"] = round(wall * 1000 / n, 3)
+    print(f"{kind:10s} {cpu * 1000 / n:7.3f} ms CPU/request   {wall * 1000 / n:7.3f} ms wall", flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--starts", type=int, default=200, help="candidates who start (the start phase)")
+    ap.add_argument("--profile", help="directory for py-spy stacks of each phase")
+    args = ap.parse_args(argv)
+
+    tmp = tempfile.mkdtemp(prefix="cbt-cpu-")
+    instance = os.path.join(tmp, "instance")
+    os.makedirs(instance)
+    pg_dir = None
+    if args.db == "sqlite":
+        url = f"sqlite:///{instance}/cbt.sqlite"
+    else:
+        pg_dir = tempfile.mkdtemp(prefix="cbt-cpu-pg-")     # its own: the server runs as postgres
+        port = Servers(1, {}, 1, 1, tmp).ports[0]
+        url = subprocess.check_output(["bash", str(ROOT / "scripts/pg-throwaway.sh"), "start",
+                                       pg_dir, str(port)], text=True).strip()
+    servers = None
+    try:
+        names, session_id, _sat, _n = setup_database(url, instance, args.starts + 1, 3600,
+                                                     fast_hash=True)
+        env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance, SECRET_KEY="bench")
+        servers = Servers(1, env, 1, 1, tmp)
+        servers.start_all()
+        def signed_in(username):
+            c = Client(servers.ports[0])
+            st, html, _ = c.call("GET", "/login")
+            c.call("POST", "/login", form={"username": username, "password": PASSWORD,
+                                           "csrf_token": CSRF_RE.search(html).group(1)})
+            st, html, _ = c.call("GET", "/exam/")
+            c.csrf = CSRF_RE.search(html).group(1)
+            return c
+
+        figures = {}
+        # The start: POST start (draws a form, stores the attempt) and the first page view,
+        # each candidate once, as at the synchronized start of a session.
+        starters = [signed_in(u) for u in names[1:]]
+        for kind in ("start", "first_page"):
+            spy = _spy(args.profile, servers, kind)
+            cpu0, t0 = servers.cpu_s(), time.perf_counter()
+            for s in starters:
+                if kind == "start":
+                    st, _, s.loc = s.call("POST", f"/exam/sessions/{session_id}/start",
+                                          form={"csrf_token": s.csrf})
+                    assert st == 302 and "/attempts/" in s.loc, st
+                else:
+                    st, _, _ = s.call("GET", urlsplit(s.loc).path)
+                    assert st == 200, st
+            _report(figures, kind, servers.cpu_s() - cpu0, time.perf_counter() - t0, len(starters), spy)
+
+        c = signed_in(names[0])
+        st, _, loc = c.call("POST", f"/exam/sessions/{session_id}/start", form={"csrf_token": c.csrf})
+        st, html, _ = c.call("GET", urlsplit(loc).path)
+        state, c.csrf, items = parse_exam_page(html)
+        seq = state["seq"]
+        import random
+        rng = random.Random(1)
+
+        def save():
+            nonlocal seq
+            pos = rng.randint(1, len(items))
+            qid, qtype, keys = items[pos]
+            st, text, _ = c.call("POST", state["urls"]["save"], body={
+                "base_seq": seq, "client_id": uuid.uuid4().hex, "position": pos,
+                "question_id": qid, "response": random_response(qtype, keys, rng),
+                "flagged": False})
+            assert st == 200, (st, text)
+            seq = json.loads(text)["seq"]
+
+        kinds = {
+            "healthz": lambda: c.call("GET", "/healthz"),
+            "save": save,
+            "position": lambda: c.call("POST", state["urls"]["position"],
+                                       body={"position": rng.randint(1, len(items))}),
+            "state": lambda: c.call("GET", state["urls"]["state"]),
+            "page": lambda: c.call("GET", urlsplit(loc).path),
+        }
+        for kind, fn in kinds.items():
+            n = args.requests if kind != "page" else max(50, args.requests // 10)
+            for _ in range(50):                       # warm up
+                fn()
+            spy = _spy(args.profile, servers, kind)
+            cpu0, t0 = servers.cpu_s(), time.perf_counter()
+            for _ in range(n):
+                fn()
+            _report(figures, kind, servers.cpu_s() - cpu0, time.perf_counter() - t0, n, spy)
+        figures["save_over_healthz"] = round(figures["save_ms"] / figures["healthz_ms"], 2)
+        figures["db"] = args.db
+        print(json.dumps(figures))
+    finally:
+        if servers:
+            servers.stop_all()
+        if pg_dir:
+            subprocess.run(["bash", str(ROOT / "scripts/pg-throwaway.sh"), "stop", pg_dir])
+            shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
