@@ -1,7 +1,6 @@
 """Flask application factory for the CBT engine."""
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 
@@ -11,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import csrf, db, login_manager
+from .logs import configure_logging
 
 
 def _secret_key(instance_path: str) -> str:
@@ -98,6 +98,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         LOGIN_LOCK_SECONDS=15 * 60,
         SWEEPER=False,
         SWEEP_INTERVAL_SECONDS=5,
+        # json: one JSON object per line on stderr (`cbt serve`); text for a terminal.
+        LOG_FORMAT=os.environ.get("LOG_FORMAT") or "text",
     )
     app.config.from_pyfile("config.py", silent=True)
     if test_config:
@@ -105,6 +107,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(app.instance_path)
     _security_config(app)
+    configure_logging(app)      # first: its request id hook runs before any other
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + \
             app.config["SQLALCHEMY_DATABASE_URI"][len("postgres://"):]
@@ -182,7 +185,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if app.config["SWEEPER"]:
         from .exam import start_sweeper
         start_sweeper(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
 
 

@@ -213,17 +213,30 @@ def sweep() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=None, type=int, help="processes (default: 2 per core)")
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+@click.option("--keepalive", default=5, show_default=True, type=int,
+              help="seconds an idle connection is kept open (gunicorn's default is 2; a "
+                   "client reusing a connection just as the server closes it gets an error)")
+@click.option("--log-format", type=click.Choice(["json", "text"], case_sensitive=False),
+              default="json",
+              envvar="LOG_FORMAT", show_default=True, show_envvar=True,
+              help="stderr log lines: one JSON object each, or text for a terminal")
+def serve(host: str, port: int, workers: int | None, threads: int, keepalive: int,
+          log_format: str) -> None:
     """Run the engine under gunicorn, as in production."""
     from gunicorn.app.base import BaseApplication
 
+    from .logs import GunicornLogger
+
     workers = workers or max(2, 2 * (os.cpu_count() or 1))
+    # Read by gunicorn's logger here and by the app in each worker (create_app).
+    os.environ["LOG_FORMAT"] = log_format
 
     class Server(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                               "worker_class": "gthread", "timeout": 60,
-                               "accesslog": "-", "errorlog": "-",
+                               "worker_class": "gthread", "timeout": 60, "keepalive": keepalive,
+                               # access and error lines on stderr, in LOG_FORMAT
+                               "accesslog": "-", "errorlog": "-", "logger_class": GunicornLogger,
                                # gunicorn's control socket is one path per user
                                # (~/.gunicorn/gunicorn.ctl): several servers on one machine
                                # would take it from each other, and nothing here uses it.

@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 
+# Each line also carries the request's fields (request_id, method, path, remote_addr,
+# user_id: app/logs.py); `reason` is the code the client gets.
 log = logging.getLogger("cbt.errors")
 
 MESSAGES = {
@@ -115,7 +117,8 @@ def register(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        log.warning("CSRF refused: %s %s: %s", request.method, request.path, exc.description)
+        log.warning("CSRF refused: %s %s", request.method, request.path,
+                    extra={"reason": "csrf", "description": exc.description})
         return error_response(400, "画面の有効期限が切れたか、不正な送信です。"
                                    "画面を再読み込みしてからやり直してください。", code="csrf")
 
@@ -123,8 +126,8 @@ def register(app) -> None:
     def too_large(exc):
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         size = f"（上限 {limit // 1024}KB）" if limit else ""
-        log.warning("request too large: %s %s (%s bytes)", request.method, request.path,
-                    request.content_length)
+        log.warning("request too large: %s %s", request.method, request.path,
+                    extra={"reason": "too_large", "content_length": request.content_length})
         return error_response(413, f"送信内容が大きすぎます{size}。内容を減らしてから送信してください。",
                               code="too_large")
 
@@ -135,7 +138,7 @@ def register(app) -> None:
         # Logged with the trace, since a handler should have refused it earlier.
         db.session.rollback()
         log.warning("database refused a value on %s %s", request.method, request.path,
-                    exc_info=exc)
+                    exc_info=exc, extra={"reason": "bad_value"})
         return error_response(400, "送信内容に処理できない値が含まれています。", code="bad_value")
 
     @app.errorhandler(HTTPException)
@@ -144,5 +147,6 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, request.path,
+                      extra={"reason": "unhandled"})
         return error_response(500)

@@ -1,5 +1,6 @@
 """The exam page in a real Chromium (Playwright): sitting a whole exam with mouse and
-keyboard, a reload half-way, losing the network, and the deadline passing on an open page.
+keyboard, a reload half-way, losing the network, and the deadline passing on an open page;
+then a committee member reviewing a submitted sheet.
 
 The app runs on a loopback port from a background thread; the test reads the database
 directly to check that what the candidate chose is what the server stored.
@@ -25,9 +26,13 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from app.banks import snapshot  # noqa: E402
 from app.demo import DEMO_PASSWORD  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Attempt, latest_steps, utcnow  # noqa: E402
+from app.models import AnswerStep, Attempt, User, latest_steps, utcnow  # noqa: E402
+from scoring.grading import grade  # noqa: E402
+from scoring.jpdate import to_jst  # noqa: E402
+from tests.test_review import right_first, sit  # noqa: E402  (sheets seeded as the review tests do)
 
 pytestmark = pytest.mark.browser
 # CI shares two cores with the server under test: generous waits, never fixed sleeps.
@@ -583,4 +588,190 @@ def test_author_preview_matches_the_exam_page(app, live_server, browser, page, a
     assert preview["inputs"] == exam["inputs"]
     assert preview["stem_font"] == exam["stem_font"]
     author_ctx.close()
+    page.problems.check()
+
+
+# What a question looks like on a page, read the same way on the exam page and on the
+# committee's sheet page: the heading, the stem as rendered, the choices in the order shown,
+# the answer inputs, and what is chosen or typed in them.
+READ_QUESTIONS = """ss => ss.map(s => ({
+    heading: s.querySelector('h2').textContent.replace(/\\s+/g, ' ').trim(),
+    stem: s.querySelector('.stem').innerHTML,
+    choices: Array.from(s.querySelectorAll('fieldset.answer label.choice'))
+                  .map(l => l.textContent.replace(/\\s+/g, ' ').trim()),
+    inputs: Array.from(s.querySelectorAll('fieldset.answer input'))
+                 .map(i => i.type + ':' + (i.type === 'text' ? '' : i.value)),
+    chosen: Array.from(s.querySelectorAll('fieldset.answer input'))
+                 .map(i => i.type === 'text' ? i.value : i.checked)}))"""
+KANA_LABELS = "アイウエオカキクケコ"
+
+
+def test_committee_reviews_a_sheet_as_the_candidate_saw_it(app, live_server, browser, page, artifacts):
+    """A candidate sits the 初級 exam in the browser and submits; two more sheets are on
+    record. A committee member goes from the sessions list to the session's sheets (sorted,
+    filtered, the histogram), then to the candidate's sheet: every question as the
+    candidate saw it, with their answer, the key, right or wrong, and each save's time.
+    The candidate cannot open that page."""
+    # ---- the candidate sits the exam -----------------------------------------------------
+    attempt_id = login_and_start(page, live_server)
+    for pos in range(1, 6):
+        page.locator(f'.qnav-btn[data-goto="{pos}"]').click()
+        answer_with_mouse(page, current(page), pos)
+    page.locator('.qnav-btn[data-goto="6"]').click()    # a typed answer saves on leaving the box
+    wait_saved(page)
+    singles = page.eval_on_selector_all(
+        "section.question", "ss => ss.filter(s => s.dataset.type === 'single').map(s => +s.dataset.position)")
+    changed = next(p for p in singles if p > 5)           # a change of mind: two saves
+    page.locator(f'.qnav-btn[data-goto="{changed}"]').click()
+    radios = current(page).locator("fieldset.answer input[type=radio]")
+    for i in (0, 1):
+        radios.nth(i).check()
+        wait_saved(page)
+    seen = page.eval_on_selector_all("section.question", READ_QUESTIONS)
+    assert len(seen) == 40
+    page.locator("#to-confirm").click()
+    page.wait_for_url(re.compile(rf"/exam/attempts/{attempt_id}/confirm$"))
+    page.locator("#submit-final").click()
+    page.wait_for_url(re.compile(rf"/exam/attempts/{attempt_id}/done$"))
+
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        sid, form = attempt.session_id, attempt.form
+        _bp, questions = snapshot(attempt.bank_version)
+        steps: dict[int, list] = {}
+        for s in db.session.scalars(db.select(AnswerStep).where(AnswerStep.attempt_id == attempt_id)
+                                    .order_by(AnswerStep.seq)):
+            steps.setdefault(s.position, []).append(s)
+        uids = {u.username: u.id for u in db.session.scalars(
+            db.select(User).where(User.username.in_(["candidate2", "candidate3"])))}
+        db.session.remove()
+    assert len(steps[changed]) == 2 and set(steps) == {1, 2, 3, 4, 5, changed}
+    high = sit(app, sid, uids["candidate2"], right_first(35))      # 35/40: a pass
+    low = sit(app, sid, uids["candidate3"], right_first(10))       # 10/40: a fail
+    with app.app_context():
+        mine = db.session.get(Attempt, attempt_id).correct
+        db.session.remove()
+    assert mine <= 6 < 10                                  # so the order by score is certain
+
+    # ---- the committee member: sessions, the session's sheets -----------------------------
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP",
+                              timezone_id="Asia/Tokyo")
+    member = ctx.new_page()
+    member.problems = PageProblems(member)
+    member.goto(live_server + "/login")
+    member.fill("#username", "committee1")
+    member.fill("#password", DEMO_PASSWORD)
+    member.get_by_role("button", name="ログイン").click()
+    member.wait_for_url(re.compile(r"/committee/review/$"))       # their main task
+    row = member.locator("tbody tr", has_text="初級")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(5)).to_have_text("3")             # 答案
+    row.get_by_role("link").click()
+    member.wait_for_url(re.compile(rf"/committee/review/sessions/{sid}$"))
+    expect(member.locator("#n-sheets")).to_have_text("3")
+    expect(member.locator("#n-pass")).to_have_text("1")
+    expect(member.locator("#n-fail")).to_have_text("2")
+    sheets = member.locator("#sheets tbody tr[data-key]")
+
+    def keys():
+        return [sheets.nth(i).get_attribute("data-key") for i in range(sheets.count())]
+
+    member.locator("#sheets thead").get_by_role("link", name=re.compile("^得点")).click()
+    member.wait_for_url(re.compile(r"sort=score&order=desc"))
+    assert keys() == [f"a{high}", f"a{low}", f"a{attempt_id}"]
+    member.locator("#sheets thead").get_by_role("link", name=re.compile("^得点")).click()
+    member.wait_for_url(re.compile(r"sort=score&order=asc"))
+    assert keys() == [f"a{attempt_id}", f"a{low}", f"a{high}"]
+    member.locator('select[name="result"]').select_option("fail")
+    member.get_by_role("button", name="絞り込む").click()
+    member.wait_for_url(re.compile(r"result=fail"))
+    assert keys() == [f"a{attempt_id}", f"a{low}"]                 # the sort is kept
+    member.locator('select[name="result"]').select_option("")
+    member.get_by_role("button", name="絞り込む").click()
+    member.wait_for_url(re.compile(r"result=&"))
+    expect(sheets).to_have_count(3)
+
+    # The histogram: ten bins of 10%, the 70% line, one bar per sheet's rate.
+    hist = member.locator("svg#histogram")
+    expect(hist).to_be_visible()
+    expect(member.get_by_role("heading", name="得点の分布（3人）")).to_be_visible()
+    expect(hist.locator("#pass-line")).to_have_count(1)
+    bins = {}
+    for t in hist.locator("rect title").all_text_contents():
+        low_edge, count = re.fullmatch(r"(\d+)〜\d+%: (\d+)人", t).groups()
+        bins[int(low_edge)] = int(count)
+    assert len(bins) == 10 and sum(bins.values()) == 3
+    assert bins[80] == 1 and bins[20] == 1                  # 35/40 = 87%, 10/40 = 25%
+    member.screenshot(path=str(artifacts / "review-01-list.png"), full_page=True)
+
+    # ---- the candidate's sheet ------------------------------------------------------------
+    sheets.filter(has=member.locator(f'a[href$="/sheets/{attempt_id}"]')).get_by_role("link").click()
+    member.wait_for_url(re.compile(rf"/committee/review/sessions/{sid}/sheets/{attempt_id}$"))
+    sheet_path = f"/committee/review/sessions/{sid}/sheets/{attempt_id}"
+    expect(member.locator("h1")).to_have_text("答案の詳細")
+    expect(member.locator("#score")).to_have_text(re.compile(rf"^{mine}/40（"))
+    cards = member.locator("section.question.card")
+    expect(cards).to_have_count(40)
+    shown = cards.evaluate_all(READ_QUESTIONS)
+    for pos in range(1, 41):
+        # The question as the candidate saw it: heading, stem, choices in their order,
+        # and what they had chosen or typed when they submitted.
+        assert shown[pos - 1] == seen[pos - 1], f"question {pos} differs from the exam page"
+        q = questions[form[pos - 1]["id"]]
+        order = form[pos - 1]["choice_order"]
+        card = member.locator(f"section#q-{pos}")
+        expect(card.locator("fieldset.answer input").first).to_be_disabled()   # shown, not editable
+        saved = steps.get(pos, [])
+        response = saved[-1].response if saved else None
+        right = response is not None and grade(q.type, q.answer, response)
+        expect(card.locator(".verdict")).to_have_text("正解" if right else "不正解")
+        answer = card.locator("dd.answer")
+        key = card.locator("dd.key")
+        if response is None:
+            expect(answer).to_have_text("（未解答）")
+        elif q.type == "single":
+            expect(answer).to_contain_text(f"{KANA_LABELS[order.index(response)]}（{response}）")
+        elif q.type == "multiple":
+            for k in response:
+                expect(answer).to_contain_text(f"{KANA_LABELS[order.index(k)]}（{k}）")
+        elif q.type == "true_false":
+            expect(answer).to_have_text("正しい（○）" if response else "誤り（×）")
+        else:
+            expect(answer).to_contain_text(response)
+        if q.type == "single":
+            expect(key).to_contain_text(f"{KANA_LABELS[order.index(q.answer)]}（{q.answer}）")
+        elif q.type == "multiple":
+            for k in q.answer:
+                expect(key).to_contain_text(f"{KANA_LABELS[order.index(k)]}（{k}）")
+        elif q.type == "true_false":
+            expect(key).to_have_text("正しい（○）" if q.answer else "誤り（×）")
+        else:
+            expect(key).to_contain_text(q.answer[0])
+        # Every save, in order, with its time in Japan time.
+        rows = card.locator("table.saves tbody tr")
+        if not saved:
+            expect(rows).to_have_count(0)
+            expect(card).to_contain_text("保存の記録はありません")
+            continue
+        expect(rows).to_have_count(len(saved))
+        for i, s in enumerate(saved):
+            cells = rows.nth(i).locator("td")
+            expect(cells.nth(0)).to_have_text(str(s.seq))
+            expect(cells.nth(1)).to_have_text(to_jst(s.created_at).strftime("%Y-%m-%d %H:%M:%S"))
+    first, second = (steps[changed][0].response, steps[changed][1].response)
+    saves = member.locator(f"section#q-{changed} table.saves tbody tr")
+    expect(saves.nth(0).locator("td").nth(2)).to_contain_text(f"（{first}）")
+    expect(saves.nth(1).locator("td").nth(2)).to_contain_text(f"（{second}）")
+    member.set_viewport_size({"width": 1280, "height": 1500})
+    member.evaluate("window.scrollTo(0, 0)")
+    member.screenshot(path=str(artifacts / "review-02-sheet.png"))
+    member.problems.check()
+    ctx.close()
+
+    # ---- the same address as the candidate: refused -------------------------------------
+    page.problems.allowed.append("status of 403")
+    resp = page.goto(live_server + sheet_path)
+    assert resp.status == 403
+    expect(page.locator("main")).to_contain_text("権限がありません")
+    expect(page.locator("main")).not_to_contain_text("答案の詳細")
     page.problems.check()

@@ -1,0 +1,266 @@
+"""Structured logs (app/logs.py): JSON lines with the request's fields, refusals with their
+reason, the request id header, and gunicorn's access lines from a real `cbt serve`."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from app import audit, create_app, logs
+from app.demo import DEMO_PASSWORD
+from app.extensions import db
+from app.models import User
+from tests.conftest import Client
+from tests.registertools import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def json_lines(text: str) -> list[dict]:
+    """Every line must be one JSON object with the four fields every line has."""
+    records = []
+    for line in text.splitlines():
+        rec = json.loads(line)
+        assert isinstance(rec, dict), line
+        assert TS.fullmatch(rec["ts"]), line
+        assert rec["level"] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), line
+        assert rec["logger"] and "msg" in rec, line
+        records.append(rec)
+    return records
+
+
+@pytest.fixture
+def japp(app):
+    """An app on the test's database that logs JSON (the last app made sets the format of
+    the process's root handler; put back to text afterwards)."""
+    japp = create_app({"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
+                       "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                       "BANKS_DIR": app.config["BANKS_DIR"], "LOG_FORMAT": "json"},
+                      instance_path=app.instance_path)
+    yield japp
+    with japp.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    logs.install_handler("text")
+
+
+def user_id(app, username: str) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(User.id).where(User.username == username))
+
+
+def test_request_id_round_trips(japp):
+    http = japp.test_client()
+    assert http.get("/healthz", headers={"X-Request-ID": "proxy-7f3a:01"}).headers["X-Request-ID"] \
+        == "proxy-7f3a:01"
+    made = http.get("/healthz").headers["X-Request-ID"]
+    assert HEX32.fullmatch(made)
+    assert http.get("/healthz").headers["X-Request-ID"] != made
+    # Not an id a proxy makes (spaces, too long): replaced by one made here.
+    for bad in ("two words", "x" * 129, ""):
+        assert HEX32.fullmatch(http.get("/healthz", headers={"X-Request-ID": bad})
+                               .headers["X-Request-ID"])
+    # Every response carries one, error pages included.
+    assert HEX32.fullmatch(http.get("/no-such-page").headers["X-Request-ID"])
+
+
+def test_refused_save_is_a_json_record_with_reason_and_request_id(japp, capsys):
+    c = Client(japp)
+    assert c.login("candidate1").status_code == 302
+    state = c.start()
+    capsys.readouterr()
+    resp = c.http.post(state["urls"]["save"], headers={"X-CSRFToken": c.csrf,
+                                                        "X-Request-ID": "save-req-1"},
+                       json={"base_seq": state["seq"], "client_id": uuid.uuid4().hex, "position": 1,
+                             "question_id": "NOT-ON-THE-FORM", "response": "a",
+                             "flagged": False})
+    assert resp.status_code == 404
+    assert resp.headers["X-Request-ID"] == "save-req-1"
+    records = json_lines(capsys.readouterr().err)
+    refused = [r for r in records if r.get("event") == "answer_refused"]
+    assert len(refused) == 1, records
+    r = refused[0]
+    assert r["level"] == "WARNING" and r["logger"] == "cbt.audit" and r["msg"] == "answer_refused"
+    assert r["reason"] == "not_on_form"
+    assert r["request_id"] == "save-req-1"
+    assert r["user_id"] == user_id(japp, "candidate1")
+    assert r["attempt_id"] == state["attempt"] and r["position"] == 1
+    assert r["method"] == "POST" and r["path"] == state["urls"]["save"]
+    assert r["remote_addr"] == "127.0.0.1"
+
+
+def test_forbidden_is_a_json_record_with_user_and_reason(japp, capsys):
+    c = Client(japp)
+    assert c.login("candidate1").status_code == 302
+    capsys.readouterr()
+    resp = c.get("/committee/review/")
+    assert resp.status_code == 403
+    records = json_lines(capsys.readouterr().err)
+    [r] = [r for r in records if r.get("event") == "forbidden"]
+    assert r["level"] == "WARNING"
+    assert r["user_id"] == user_id(japp, "candidate1")
+    assert r["reason"] == "forbidden" and "committee" in r["needs"]
+    assert r["request_id"] == resp.headers["X-Request-ID"]
+    assert r["path"] == "/committee/review/" and r["method"] == "GET"
+
+
+def test_app_lines_carry_the_request_fields_and_extra(japp, capsys):
+    capsys.readouterr()
+    with japp.test_request_context("/somewhere", method="POST",
+                                   headers={"X-Request-ID": "ctx-1"}):
+        japp.preprocess_request()
+        logging.getLogger("cbt.test").warning("something %s", "odd", extra={"count": 3})
+    logging.getLogger("cbt.test").info("outside a request")
+    inside, outside = json_lines(capsys.readouterr().err)
+    assert inside["msg"] == "something odd" and inside["count"] == 3
+    assert inside["request_id"] == "ctx-1" and inside["method"] == "POST"
+    assert inside["path"] == "/somewhere" and inside["logger"] == "cbt.test"
+    assert inside["user_id"] is None               # no user was loaded: none is looked up
+    assert outside["msg"] == "outside a request" and "request_id" not in outside
+
+
+def test_exceptions_are_one_line_with_the_trace(japp, capsys):
+    capsys.readouterr()
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("cbt.test").exception("it failed")
+    [r] = json_lines(capsys.readouterr().err)
+    assert r["level"] == "ERROR" and "RuntimeError: boom" in r["exc_info"]
+
+
+def test_audit_lines_leave_personal_data_in_the_table(japp, capsys):
+    capsys.readouterr()
+    with japp.app_context():
+        audit.record("staff_created", 1, staff_id=5, staff_number="ZX-00017",
+                     username="yamada.taro", changes={"name_kanji": ["山田", "山本"]},
+                     reason="本人の希望により")
+        db.session.rollback()
+    [r] = json_lines(capsys.readouterr().err)
+    assert r["event"] == "staff_created" and r["staff_id"] == 5 and r["user_id"] == 1
+    text = json.dumps(r, ensure_ascii=False)
+    for secret in ("ZX-00017", "yamada", "山田", "本人"):
+        assert secret not in text
+    assert r["level"] == "INFO" and "reason" not in r
+
+
+def test_text_format_keeps_the_fields(app, capsys):
+    capsys.readouterr()                      # `app` logs text (the default for tests)
+    with app.test_request_context("/x", headers={"X-Request-ID": "t-1"}):
+        app.preprocess_request()
+        logging.getLogger("cbt.test").warning("refused", extra={"reason": "stale"})
+    line = capsys.readouterr().err.strip()
+    assert " WARNING cbt.test refused " in line
+    assert "reason=stale" in line and "request_id=t-1" in line and not line.startswith("{")
+
+
+def test_an_unknown_log_format_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
+        create_app({"TESTING": True, "SECRET_KEY": "x", "LOG_FORMAT": "xml",
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"},
+                   instance_path=str(tmp_path / "instance"))
+    logs.install_handler("text")
+
+
+# ---- the real server --------------------------------------------------------------------
+
+def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        assert proc.poll() is None, "cbt serve exited"
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("cbt serve did not answer /healthz")
+
+
+def test_cbt_serve_writes_json_access_and_error_lines(app, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}     # json by default
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], CBT_INSTANCE=str(tmp_path / "srv"),
+               SECRET_KEY="serve-test", CBT_BANKS=app.config["BANKS_DIR"])
+    err = open(tmp_path / "stderr", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1", "--threads", "2"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_healthy(base, proc)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+        def call(path, data=None, rid=None):
+            headers = {"X-Request-ID": rid} if rid else {}
+            req = urllib.request.Request(base + path, data=data, headers=headers)
+            try:
+                with opener.open(req, timeout=30) as resp:
+                    return resp.status, resp.read().decode(), resp.headers
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode(), exc.headers
+
+        status, _, headers = call("/healthz", rid="edge-health-1")
+        assert status == 200 and headers["X-Request-ID"] == "edge-health-1"
+        status, page, _ = call("/login")
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        form = urlencode({"csrf_token": token, "username": "candidate1",
+                          "password": DEMO_PASSWORD}).encode()
+        status, _, _ = call("/login", data=form)
+        assert status == 200                             # followed the redirect home
+        status, _, headers = call("/committee/review/", rid="edge-forbidden-1")
+        assert status == 403 and headers["X-Request-ID"] == "edge-forbidden-1"
+        status, _, headers = call("/no-such-page")
+        assert status == 404
+        made = headers["X-Request-ID"]
+    finally:
+        proc.send_signal(signal.SIGTERM)                 # gunicorn's graceful stop
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        err.close()
+    assert out.decode().startswith("serving on ")        # stdout: the one line for people
+    records = json_lines((tmp_path / "stderr").read_text())     # stderr: every line JSON
+    uid = user_id(app, "candidate1")
+
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    [health] = [r for r in access if r["request_id"] == "edge-health-1"]
+    assert health["method"] == "GET" and health["path"] == "/healthz" and health["status"] == 200
+    assert isinstance(health["duration_ms"], (int, float)) and health["duration_ms"] >= 0
+    assert health["remote_addr"] == "127.0.0.1" and health["level"] == "INFO"
+    assert health["user_id"] is None
+    [forbidden] = [r for r in access if r["request_id"] == "edge-forbidden-1"]
+    assert forbidden["status"] == 403 and forbidden["user_id"] == uid
+    assert forbidden["path"] == "/committee/review/"
+    [missing] = [r for r in access if r["request_id"] == made]
+    assert missing["status"] == 404 and HEX32.fullmatch(made)
+    assert any(r["method"] == "POST" and r["path"] == "/login" and r["status"] == 302
+               for r in access)
+    # The app writes no line of its own per request: one access line per request.
+    assert len([r for r in records if r.get("request_id") == "edge-health-1"]) == 1
+
+    # The app's own lines, joined to the access line by the request id.
+    [refusal] = [r for r in records if r.get("event") == "forbidden"]
+    assert refusal["logger"] == "cbt.audit" and refusal["request_id"] == "edge-forbidden-1"
+    assert refusal["user_id"] == uid and refusal["reason"] == "forbidden"
+    # gunicorn's own messages, in JSON too.
+    assert any(r["logger"] == "gunicorn.error" and r["msg"].startswith("Booting worker")
+               for r in records)
