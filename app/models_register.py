@@ -125,11 +125,16 @@ class Correction(db.Model):
 
 
 class Certification(db.Model):
-    """The vice-chair's or chair's certification of one sheet (第2-2): only then is a pass a
-    pass and the result shown to the candidate."""
+    """The vice-chair's or chair's certification of one result (第2-2): only then is a pass a
+    pass and the result shown to the candidate. It names the CBT sheet, or, for someone
+    with no sheet (a written-only session; a session with both parts sat on paper only),
+    the written score: exactly one of the two."""
     __tablename__ = "certifications"
+    __table_args__ = (CheckConstraint("(attempt_id IS NULL) <> (written_score_id IS NULL)",
+                                      name="origin"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), unique=True)
+    attempt_id: Mapped[Optional[int]] = mapped_column(ForeignKey("attempts.id"), unique=True)
+    written_score_id: Mapped[Optional[int]] = mapped_column(ForeignKey("written_scores.id"), unique=True)
     passed: Mapped[bool]
     certified_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     certified_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -152,7 +157,9 @@ class PassRecord(db.Model):
     evidence: Mapped[Optional[str]] = mapped_column(Text)
     affiliation_at_pass_id: Mapped[Optional[int]] = mapped_column(ForeignKey("affiliations.id"))
     post_at_pass: Mapped[Optional[str]] = mapped_column(String(64))
+    # A pass by this prefecture's exam (source "exam") names the parts it was earned on.
     attempt_id: Mapped[Optional[int]] = mapped_column(ForeignKey("attempts.id"))
+    written_score_id: Mapped[Optional[int]] = mapped_column(ForeignKey("written_scores.id"))
     implied_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("pass_records.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

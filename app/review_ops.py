@@ -241,8 +241,14 @@ class Row:
         return self.written.entered_at if self.written else None
 
     @property
+    def cbt_absent(self) -> bool:
+        """A session with both parts, closed without this person's CBT sheet: a fail."""
+        return self.attempt is None and self.result.format == "both" and self.result.decided
+
+    @property
     def certifiable(self) -> bool:
-        return self.certification is None and self.result.decided and self.attempt is not None
+        # A row without a CBT sheet is certified on its written score (Certification.written_score_id).
+        return self.certification is None and self.result.decided
 
     @property
     def attention(self) -> bool:
@@ -256,6 +262,27 @@ def _by_area(attempt: Attempt) -> dict:
     return {k: tuple(v) for k, v in json.loads(attempt.score_json).get("by_area", {}).items()}
 
 
+def _certifications(attempts: list[Attempt], written: dict[int, WrittenScore]):
+    """(by attempt id, by written score id) of the session's certifications."""
+    a_ids, w_ids = [a.id for a in attempts], [w.id for w in written.values()]
+    if not a_ids and not w_ids:
+        return {}, {}
+    certs = list(db.session.scalars(select(Certification).where(
+        Certification.attempt_id.in_(a_ids) | Certification.written_score_id.in_(w_ids))))
+    return ({c.attempt_id: c for c in certs if c.attempt_id is not None},
+            {c.written_score_id: c for c in certs if c.written_score_id is not None})
+
+
+def _written_only_result(session: ExamSession, fmt: str, staff: Staff, w: WrittenScore,
+                         sitting: set[int]) -> Result:
+    written = Part(w.score, w.max_score)
+    if fmt == "both" and session.closes_at <= utcnow() and staff.user_id not in sitting:
+        # The window has closed without a CBT sheet: that part can no longer reach 70%.
+        # While it is open the person may still sit, so the result stays undecided.
+        return Result(fmt, None, written, False)
+    return combine(fmt, None, written)
+
+
 def review_rows(session: ExamSession) -> list[Row]:
     fmt, _max = session_format(session.id)
     attempts = list(db.session.scalars(select(Attempt).where(
@@ -265,9 +292,7 @@ def review_rows(session: ExamSession) -> list[Row]:
         select(Staff).where(Staff.user_id.in_(user_ids)))} if user_ids else {}
     written = {w.staff_id: w for w in db.session.scalars(
         select(WrittenScore).where(WrittenScore.session_id == session.id))}
-    certs = {c.attempt_id: c for c in db.session.scalars(
-        select(Certification).where(Certification.attempt_id.in_([a.id for a in attempts])))} \
-        if attempts else {}
+    certs, written_certs = _certifications(attempts, written)
     rows, used = [], set()
     cbt_counts = fmt in ("cbt", "both")
     for a in attempts:
@@ -277,17 +302,20 @@ def review_rows(session: ExamSession) -> list[Row]:
             used.add(w.staff_id)
         cbt = Part(a.correct, a.total) if cbt_counts and a.total is not None else None
         wpart = Part(w.score, w.max_score) if w and fmt != "cbt" else None
-        rows.append(Row(a.user, staff, a, w, combine(fmt, cbt, wpart), certs.get(a.id),
-                        _by_area(a)))
+        # A certification of the written score alone stands if a sheet came later.
+        cert = certs.get(a.id) or (written_certs.get(w.id) if wpart else None)
+        rows.append(Row(a.user, staff, a, w, combine(fmt, cbt, wpart), cert, _by_area(a)))
     if fmt != "cbt":
         # Written scores of people without a CBT sheet: the written-only sessions' sheets,
         # or, in a session with both parts, someone who has not sat the computer part.
+        sitting = set(db.session.scalars(select(Attempt.user_id).where(Attempt.session_id == session.id)))
         for staff_id, w in written.items():
             if staff_id in used:
                 continue
             staff = db.session.get(Staff, staff_id)
             rows.append(Row(staff.user, staff, None, w,
-                            combine(fmt, None, Part(w.score, w.max_score))))
+                            _written_only_result(session, fmt, staff, w, sitting),
+                            written_certs.get(w.id)))
     return rows
 
 
@@ -424,61 +452,80 @@ class CertifyReport:
     skipped: list[tuple[Row | None, str]] = field(default_factory=list)       # with the reason
 
 
-def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing: bool = False) -> CertifyReport:
-    """Certify the chosen sheets (or every uncertified passing one). A pass also enters the
+MISSING_NAMES = {"cbt": "電子計算機試験の答案", "written": "筆記試験の得点"}
+
+
+def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing: bool = False,
+            written_ids: list[int] = ()) -> CertifyReport:
+    """Certify the chosen results (or every uncertified passing one): CBT sheets by attempt
+    id, and people without a sheet by their written score's id. A pass also enters the
     register (PassRecord); certifying twice changes nothing."""
-    rows = {r.attempt.id: r for r in review_rows(session) if r.attempt is not None}
+    rows = {r.key: r for r in review_rows(session)}
     if all_passing:
         chosen = [r for r in rows.values() if r.result.passed and r.certification is None]
     else:
-        chosen = []
-        for aid in dict.fromkeys(attempt_ids):
-            if aid not in rows:
-                raise ReviewError("この実施回の答案ではないものが選ばれています。")
-            chosen.append(rows[aid])
+        keys = [f"a{i}" for i in attempt_ids] + [f"w{i}" for i in written_ids]
+        if any(k not in rows for k in keys):
+            raise ReviewError("この実施回の答案ではないものが選ばれています。")
+        chosen = [rows[k] for k in dict.fromkeys(keys)]
     report = CertifyReport()
     now = utcnow()
     for row in chosen:
-        if row.certification is not None:
-            report.already += 1
-            continue
-        if not row.result.decided:
-            report.skipped.append((row, "結果が確定していません（" + "・".join(
-                {"cbt": "電子計算機試験の答案", "written": "筆記試験の得点"}[m] for m in row.result.missing)
-                + "がありません）"))
-            continue
-        if row.result.passed and row.staff is None:
-            report.skipped.append((row, "職員情報が登録されていないため、合格者名簿に記載できません"))
-            continue
-        cert = Certification(attempt_id=row.attempt.id, passed=row.result.passed,
-                             certified_by=by.id, certified_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(cert)
-                db.session.flush()
-        except IntegrityError:
-            # Someone else certified it at the same moment: theirs stands.
-            report.already += 1
-            continue
-        row.certification = cert
-        report.certified.append(cert)
-        record = None
-        if row.result.passed:
-            record, kept = _pass_record(session, row, by, now)
-            if kept:
-                report.kept_passes.append((row, record))
-            else:
-                report.new_passes.append(record)
-        audit.record("sheet_certified", by.id, session_id=session.id, attempt_id=row.attempt.id,
-                     passed=row.result.passed,
-                     cbt=[row.result.cbt.score, row.result.cbt.max] if row.result.cbt else None,
-                     written=[row.result.written.score, row.result.written.max] if row.result.written else None,
-                     pass_record_id=record.id if record else None,
-                     pass_record_kept=bool(record and record.attempt_id != row.attempt.id))
+        _certify_row(session, row, by, now, report)
     db.session.flush()
     if report.new_passes:
         notify_passes(report.new_passes, by)
     return report
+
+
+def _refusal(row: Row) -> str | None:
+    if not row.result.decided:
+        return ("結果が確定していません（" + "・".join(MISSING_NAMES[m] for m in row.result.missing)
+                + "がありません）")
+    if row.result.passed and row.staff is None:
+        return "職員情報が登録されていないため、合格者名簿に記載できません"
+    return None
+
+
+def _certify_row(session: ExamSession, row: Row, by: User, now, report: CertifyReport) -> None:
+    if row.certification is not None:
+        report.already += 1
+        return
+    reason = _refusal(row)
+    if reason:
+        report.skipped.append((row, reason))
+        return
+    # The CBT sheet when there is one, else the written score (exactly one: ck_certifications_origin).
+    cert = Certification(attempt_id=row.attempt.id if row.attempt else None,
+                         written_score_id=None if row.attempt else row.written.id,
+                         passed=row.result.passed, certified_by=by.id, certified_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(cert)
+            db.session.flush()
+    except IntegrityError:
+        # Someone else certified it at the same moment: theirs stands.
+        report.already += 1
+        return
+    row.certification = cert
+    report.certified.append(cert)
+    record, kept = _pass_record(session, row, by, now) if row.result.passed else (None, False)
+    if record is not None and kept:
+        report.kept_passes.append((row, record))
+    elif record is not None:
+        report.new_passes.append(record)
+    _audit_certified(session, row, cert, record, kept, by)
+
+
+def _audit_certified(session, row: Row, cert: Certification, record, kept: bool, by: User) -> None:
+    r = row.result
+    audit.record("sheet_certified", by.id, session_id=session.id, attempt_id=cert.attempt_id,
+                 written_score_id=cert.written_score_id,
+                 staff_number=row.staff.staff_number if row.staff else None, passed=r.passed,
+                 cbt=[r.cbt.score, r.cbt.max] if r.cbt else None,
+                 written=[r.written.score, r.written.max] if r.written else None,
+                 cbt_absent=row.cbt_absent,
+                 pass_record_id=record.id if record else None, pass_record_kept=kept)
 
 
 def _pass_record(session: ExamSession, row: Row, by: User, now) -> tuple[PassRecord, bool]:
@@ -488,9 +535,11 @@ def _pass_record(session: ExamSession, row: Row, by: User, now) -> tuple[PassRec
                                                           PassRecord.level == session.level))
     if existing is not None:
         return existing, True
+    # The parts the pass was earned on: the CBT sheet and/or the written score.
     record = PassRecord(staff_id=row.staff.id, level=session.level, fiscal_year=session.fiscal_year,
                         source="exam", affiliation_at_pass_id=row.staff.affiliation_id,
-                        post_at_pass=row.staff.post, attempt_id=row.attempt.id,
+                        post_at_pass=row.staff.post, attempt_id=row.attempt.id if row.attempt else None,
+                        written_score_id=row.written.id if row.result.written else None,
                         recorded_by=by.id, recorded_at=now)
     try:
         with db.session.begin_nested():
@@ -505,20 +554,41 @@ def _pass_record(session: ExamSession, row: Row, by: User, now) -> tuple[PassRec
 
 # --- what the candidate sees ------------------------------------------------------------
 
+def _own_written(session_id: int, user_id: int) -> WrittenScore | None:
+    staff = db.session.scalar(select(Staff).where(Staff.user_id == user_id))
+    return staff and db.session.scalar(select(WrittenScore).where(
+        WrittenScore.session_id == session_id, WrittenScore.staff_id == staff.id))
+
+
 def certified_result(attempt: Attempt) -> dict | None:
     """The certified result of a candidate's own sheet, or None before certification."""
+    fmt, _max = session_format(attempt.session_id)
+    w = _own_written(attempt.session_id, attempt.user_id) if fmt != "cbt" else None
     cert = db.session.scalar(select(Certification).where(Certification.attempt_id == attempt.id))
+    if cert is None and w is not None:
+        # Certified on the written score before this sheet existed (see review_rows).
+        cert = db.session.scalar(select(Certification).where(Certification.written_score_id == w.id))
     if cert is None:
         return None
-    fmt, _max = session_format(attempt.session_id)
     cbt = Part(attempt.correct, attempt.total) if fmt != "written" and attempt.total else None
-    written = None
-    if fmt != "cbt":
-        staff = db.session.scalar(select(Staff).where(Staff.user_id == attempt.user_id))
-        w = staff and db.session.scalar(select(WrittenScore).where(
-            WrittenScore.session_id == attempt.session_id, WrittenScore.staff_id == staff.id))
-        written = Part(w.score, w.max_score) if w else None
+    written = Part(w.score, w.max_score) if w else None
     return {"passed": cert.passed, "certified_at": cert.certified_at, "cbt": cbt, "written": written}
+
+
+def certified_written_results(user: User) -> list[dict]:
+    """The candidate's certified results that have no CBT sheet (written-only sessions, or
+    both parts with the computer part not sat), newest first; the keys of certified_result
+    plus the session."""
+    rows = db.session.execute(
+        select(Certification, WrittenScore, ExamSession)
+        .join(WrittenScore, Certification.written_score_id == WrittenScore.id)
+        .join(Staff, WrittenScore.staff_id == Staff.id)
+        .join(ExamSession, WrittenScore.session_id == ExamSession.id)
+        .where(Staff.user_id == user.id)
+        .order_by(ExamSession.opens_at.desc(), ExamSession.id.desc())).all()
+    return [{"passed": c.passed, "certified_at": c.certified_at, "cbt": None, "session": s,
+             "written": Part(w.score, w.max_score), "cbt_absent": session_format(s.id)[0] == "both"}
+            for c, w, s in rows]
 
 
 def save_times(attempt: Attempt) -> dict[int, list[AnswerStep]]:

@@ -50,6 +50,17 @@ def _can_act() -> bool:
     return current_user.has_role(*ACT_ROLES)
 
 
+def _certified_counts() -> dict[int, int]:
+    """Certifications per session: of CBT sheets, and of written scores without a sheet."""
+    out: dict[int, int] = {}
+    for key, origin in ((Attempt.session_id, Certification.attempt_id == Attempt.id),
+                        (WrittenScore.session_id, Certification.written_score_id == WrittenScore.id)):
+        for sid, n in db.session.execute(select(key, func.count()).join(Certification, origin)
+                                         .group_by(key)).all():
+            out[sid] = out.get(sid, 0) + n
+    return out
+
+
 # --- the list ------------------------------------------------------------------------------
 
 def _filtered(rows, args):
@@ -142,9 +153,7 @@ def index():
     submitted = dict(db.session.execute(
         select(Attempt.session_id, func.count()).where(Attempt.submitted_at.is_not(None))
         .group_by(Attempt.session_id)).all())
-    certified = dict(db.session.execute(
-        select(Attempt.session_id, func.count()).join(Certification, Certification.attempt_id == Attempt.id)
-        .group_by(Attempt.session_id)).all())
+    certified = _certified_counts()
     written = dict(db.session.execute(
         select(WrittenScore.session_id, func.count()).group_by(WrittenScore.session_id)).all())
     formats = {s.id: review_ops.session_format(s.id)[0] for s in sessions}
@@ -423,14 +432,16 @@ def certify(session_id: int):
         abort(400)
     try:
         ids = [int(v) for v in request.form.getlist("attempt")]
+        written_ids = [int(v) for v in request.form.getlist("written")]
     except ValueError:
         abort(400)
     all_passing = bool(form.all_passing.data)
-    if not all_passing and not ids:
+    if not all_passing and not ids and not written_ids:
         flash("認定する答案を選んでください。", "error")
         return redirect(url_for(".session_page", session_id=session.id))
     try:
-        report = review_ops.certify(session, ids, current_user, all_passing=all_passing)
+        report = review_ops.certify(session, ids, current_user, all_passing=all_passing,
+                                    written_ids=written_ids)
     except review_ops.ReviewError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -457,3 +468,8 @@ def _source_name(source: str) -> str:
 @bp.app_template_global("certified_result")
 def _certified_result(attempt):
     return review_ops.certified_result(attempt)
+
+
+@bp.app_template_global("certified_written_results")
+def _certified_written_results(user):
+    return review_ops.certified_written_results(user) if user.is_authenticated else []

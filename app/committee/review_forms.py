@@ -6,7 +6,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 
 class CertifyForm(FlaskForm):
-    """The sheets come as checkboxes named `attempt` (a variable list, read from the request)."""
+    """The sheets come as checkboxes named `attempt` (CBT sheets) and `written` (written
+    scores of people without a sheet): variable lists, read from the request."""
     certify = SubmitField("選択した答案を認定する")
     all_passing = SubmitField("合格の答案をすべて認定する")
 
