@@ -26,8 +26,13 @@ LOGGED_DETAIL = frozenset({
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
+# Attributes every LogRecord has: passing one as `extra` makes logging raise, so such a
+# detail ("created": rows an import created) is logged under a prefixed name.
+_RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
 def _log_fields(detail: dict) -> dict:
-    fields = {k: v for k, v in detail.items()
+    fields = {(f"n_{k}" if k in _RECORD_ATTRS else k): v for k, v in detail.items()
               if k in LOGGED_DETAIL or k.endswith("_id") or k.endswith("_ids")}
     reason = detail.get("reason")
     if isinstance(reason, str) and _CODE.fullmatch(reason):

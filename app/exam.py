@@ -428,7 +428,8 @@ def start_sweeper(app) -> None:
                 with app.app_context():
                     n = finalize_expired(utcnow())
                     if n:
-                        log.info("deadline sweeper submitted %d attempt(s)", n)
+                        log.info("deadline sweeper submitted %d attempt(s)", n,
+                                 extra={"event": "deadline_sweep", "submitted": n})
             except Exception:       # keep sweeping; the next round retries
                 log.exception("deadline sweeper failed")
                 with app.app_context():

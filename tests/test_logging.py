@@ -264,3 +264,15 @@ def test_cbt_serve_writes_json_access_and_error_lines(app, tmp_path):
     # gunicorn's own messages, in JSON too.
     assert any(r["logger"] == "gunicorn.error" and r["msg"].startswith("Booting worker")
                for r in records)
+
+
+def test_audit_details_named_like_log_record_attributes_are_logged(japp, capsys):
+    """An import's counts include `created`, which every LogRecord already has: logging it
+    as is raised KeyError and turned every CSV import into a 500."""
+    capsys.readouterr()
+    with japp.app_context():
+        audit.record("staff_imported", 1, rows=4, created=3, updated=1, unchanged=0)
+        db.session.rollback()
+    [r] = json_lines(capsys.readouterr().err)
+    assert r["event"] == "staff_imported"
+    assert (r["rows"], r["n_created"], r["updated"], r["unchanged"]) == (4, 3, 1, 0)

@@ -115,7 +115,8 @@ def login():
         # An address over its limit is refused before anything else: no hash work for it.
         until = throttle.ip_locked_until(ip, utcnow(), policy)
         if until:
-            log.warning("sign-in refused: address %s is locked until %s", ip, until)
+            log.warning("sign-in refused: address locked",
+                        extra={"reason": "address_locked", "until": until.isoformat()})
             return _refuse(throttle.ip_lock_message(until), 429, form, until)
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form)
@@ -124,7 +125,9 @@ def login():
     if policy.enabled:
         until = throttle.user_locked_until(username, now, policy)
         if until:
-            log.warning("sign-in refused: user name %r is locked until %s", username, until)
+            # the typed name stays out of the log: it may be someone's staff number
+            log.warning("sign-in refused: user name locked",
+                        extra={"reason": "user_locked", "until": until.isoformat()})
             return _refuse(throttle.user_lock_message(until), 429, form, until)
     user = db.session.scalar(select(User).where(User.username == username))
     if not _check_password(user, form.password.data) or not user.active:
