@@ -572,7 +572,13 @@ def certified_result(attempt: Attempt) -> dict | None:
         return None
     cbt = Part(attempt.correct, attempt.total) if fmt != "written" and attempt.total else None
     written = Part(w.score, w.max_score) if w else None
-    return {"passed": cert.passed, "certified_at": cert.certified_at, "cbt": cbt, "written": written}
+    # A correction made after certification can regrade the sheet against the certified
+    # verdict: the candidate is then told the result is being re-examined, never shown a
+    # score that contradicts it (the committee sees the row as 要確認).
+    current = combine(fmt, cbt, written).passed
+    rechecking = current is not None and current != cert.passed
+    return {"passed": cert.passed, "certified_at": cert.certified_at, "cbt": cbt, "written": written,
+            "rechecking": rechecking}
 
 
 def certified_written_results(user: User) -> list[dict]:

@@ -148,14 +148,8 @@ def test_both_parts_need_the_written_score_before_certifying(app):
     assert counts(app) == (1, 0)
 
 
-def test_a_correction_after_certification_warns_and_changes_no_certification(app):
-    sid = session_id(app)
-    uid = person(app, "z0", "Z0000", name="境界 受検", register_in=sid)
-    aid = sit(app, sid, uid, right_first(28))                       # 28/40: exactly a pass
-    c = login(app, "chair")
-    certify(c, sid, [aid])
-    assert counts(app) == (1, 1)
-    # Rekeying one of the questions the candidate got right makes it 27/40 now.
+def rekey_first(app, client, sid, aid):
+    """Correct the key of the sheet's first question (answered right) to another answer."""
     qid = form_ids(app, aid)[0]
     with app.app_context():
         from app.banks import snapshot
@@ -165,8 +159,36 @@ def test_a_correction_after_certification_warns_and_changes_no_certification(app
              "multiple": lambda: next(x.key for x in q.choices if x.key not in q.answer),
              "true_false": lambda: "誤" if q.answer else "正",
              "text": lambda: "別の答え"}[q.type]()
-    resp = c.post_form(f"/committee/review/sessions/{sid}/corrections",
-                       {"question_id": qid, "action": "rekey", "answer": other, "reason": "正答の訂正"})
+    return client.post_form(f"/committee/review/sessions/{sid}/corrections",
+                            {"question_id": qid, "action": "rekey", "answer": other, "reason": "正答の訂正"})
+
+
+def test_the_candidate_never_sees_a_score_contradicting_the_certified_result(app):
+    """A correction after certification regrades 28/40 (a pass) to 27/40: the candidate is
+    told the committee is re-examining it, not shown "27/40 … 合格"."""
+    sid = session_id(app)
+    uid = person(app, "candidate1", "D0001", register_in=sid)
+    aid = sit(app, sid, uid, right_first(28))
+    c = login(app, "chair")
+    certify(c, sid, [aid])
+    cand = login(app, "candidate1")
+    assert "28/40問正解" in cand.get(f"/exam/attempts/{aid}/done").get_data(as_text=True)
+    assert rekey_first(app, c, sid, aid).status_code == 302
+    for url in ("/exam/", f"/exam/attempts/{aid}/done"):
+        html = cand.get(url).get_data(as_text=True)
+        assert "検定委員会が結果を確認しています" in html
+        assert "27/40" not in html and "28/40" not in html
+
+
+def test_a_correction_after_certification_warns_and_changes_no_certification(app):
+    sid = session_id(app)
+    uid = person(app, "z0", "Z0000", name="境界 受検", register_in=sid)
+    aid = sit(app, sid, uid, right_first(28))                       # 28/40: exactly a pass
+    c = login(app, "chair")
+    certify(c, sid, [aid])
+    assert counts(app) == (1, 1)
+    # Rekeying one of the questions the candidate got right makes it 27/40 now.
+    resp = rekey_first(app, c, sid, aid)
     assert resp.status_code == 302
     assert "認定はそのままです" in c.get(resp.location).get_data(as_text=True)
     with app.app_context():
