@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scoring.bank import Question, load_banks
 from scoring.jpdate import fiscal_year, to_jst
+from tests.test_review import wrong_answer
 
 from app.models import utcnow
 
@@ -61,13 +62,7 @@ def right(q: Question):
 def wrong(q: Question):
     """A wrong response; for a single-choice question always the first choice that is not
     the key, so every candidate who got it wrong chose the same one."""
-    if q.type == "single":
-        return next(c.key for c in q.choices if c.key != q.answer)
-    if q.type == "multiple":
-        return [next(c.key for c in q.choices if c.key not in q.answer)]
-    if q.type == "true_false":
-        return not q.answer
-    return "まちがい"
+    return wrong_answer(q)
 
 
 def telltale(q: Question) -> str:
