@@ -31,6 +31,7 @@ from .models import AnswerStep, Attempt, ExamSession, Registration, User, latest
 from .models_register import (Certification, Correction, PassRecord, SessionDetail, Staff,
                               WrittenScore)
 from .notices import notify_passes
+from .passes_ops import find_staff
 
 
 class ReviewError(Exception):
@@ -417,24 +418,28 @@ def import_written_csv(session: ExamSession, raw: bytes, by: User) -> int:
         written_max = _require_written(session)
     except ReviewError as exc:
         raise CsvImportError([CsvProblem(1, None, str(exc))]) from None
-    staff = {s.staff_number: s for s in db.session.scalars(select(Staff))}
+    # The same people the form offers: a score for anyone else would put them in the
+    # session's results (and make them certifiable) without ever being registered.
+    allowed = {s.staff_number: (s, w) for s, _u, w in written_candidates(session) if s is not None}
     seen: set[str] = set()
 
-    def staff_number(cell: str) -> Staff:
+    def staff_number(cell: str) -> tuple[Staff, WrittenScore | None]:
         number = unicodedata.normalize("NFKC", cell).strip()
         if number in seen:
             raise ValueError(f"職員番号「{number}」がファイル内で重複しています")
         seen.add(number)
-        if number not in staff:
+        if number in allowed:
+            return allowed[number]
+        if find_staff(number) is None:
             raise ValueError(f"職員番号「{number}」は登録されていません")
-        return staff[number]
+        raise ValueError(f"職員番号「{number}」の職員はこの実施回の受検者として登録されていません")
 
     rows = read_table(decode(raw), {"staff_number": staff_number,
                                     "score": lambda c: parse_score(c, written_max)})
-    existing = {w.staff_id: w for w in db.session.scalars(
-        select(WrittenScore).where(WrittenScore.session_id == session.id))}
-    changed = sum(_store_written(session, v["staff_number"], v["score"], written_max, by,
-                                 existing.get(v["staff_number"].id)) for _line, v in rows)
+    changed = 0
+    for _line, v in rows:
+        staff, existing = v["staff_number"]
+        changed += _store_written(session, staff, v["score"], written_max, by, existing)
     db.session.flush()
     audit.record("written_scores_imported", by.id, session_id=session.id, rows=len(rows),
                  changed=changed)

@@ -438,6 +438,35 @@ def test_written_import_all_or_nothing_with_rows_and_columns(app):
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.event == "written_scores_imported"))
 
 
+def test_written_import_takes_only_the_sessions_candidates(app):
+    """A known staff number that is not a candidate of the session is refused by row and
+    column like any bad cell, and the whole file is refused with it."""
+    sid = session_id(app, "intermediate")
+    set_format(app, sid, "written", 100)
+    person(app, "wr0", "G0000", register_in=sid)
+    outsider = person(app, "wr1", "G0001")                 # on the staff list, not registered here
+    c = login(app, "chair")
+    url = f"/committee/review/sessions/{sid}/written/import"
+    csv = b"staff_number,score\nG0000,80\nG0001,75\n"
+    resp = c.post_form(url, {"file": (io.BytesIO(csv), "w.csv")})
+    assert resp.status_code == 400
+    problems = re.findall(r'<li class="error">(.*?)</li>', resp.get_data(as_text=True))
+    assert problems == ["3行目「staff_number」列: 職員番号「G0001」の職員はこの実施回の受検者として登録されていません"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WrittenScore)) == 0
+        refused = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "written_scores_import_refused"))
+        assert "G0001" in refused.detail_json
+    # Someone who already has a score stays correctable (written_candidates), registered or not.
+    outsider_staff = _staff_id(app, outsider)
+    with app.app_context():
+        db.session.add(WrittenScore(session_id=sid, staff_id=outsider_staff, score=10, max_score=100,
+                                    entered_by=outsider, entered_at=utcnow()))
+        db.session.commit()
+    assert c.post_form(url, {"file": (io.BytesIO(csv), "w.csv")}).status_code == 302
+    with app.app_context():
+        assert sorted(db.session.scalars(select(WrittenScore.score))) == [75, 80]
+
+
 def test_written_refused_for_a_cbt_session(app):
     sid = session_id(app)
     person(app, "wc", "C0001", register_in=sid)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import AuditEvent, ExamSession, utcnow
+from app.models import AuditEvent, ExamSession, Registration, User, UserRole, utcnow
 from app.models_register import Certification, Notice, PassRecord, Staff, WrittenScore
 from app.passes_ops import levels_held
 from tests.registertools import add_pass, make_world, user_id
@@ -46,6 +46,21 @@ def events(app, name) -> list[dict]:
     with app.app_context():
         return [json.loads(e.detail_json) for e in db.session.scalars(
             select(AuditEvent).where(AuditEvent.event == name).order_by(AuditEvent.id))]
+
+
+def register_world_staff(app, sid, *staff_ids):
+    """Candidate accounts for the world's staff, registered for the session: the written
+    import takes only the session's candidates."""
+    with app.app_context():
+        for staff_id in staff_ids:
+            staff = db.session.get(Staff, staff_id)
+            user = User(username=f"u{staff.staff_number}", display_name=staff.name_kanji, password_hash="!")
+            user.roles.append(UserRole(role="candidate"))
+            db.session.add(user)
+            db.session.flush()
+            staff.user_id = user.id
+            db.session.add(Registration(session_id=sid, user_id=user.id))
+        db.session.commit()
 
 
 def certify_written(client, sid, written_ids):
@@ -109,6 +124,7 @@ def test_written_only_csv_import_then_bulk_certify_notifies_each_head(app, smtp)
     mail_config(app, smtp.port)
     sid = session_id(app)
     set_format(app, sid, "written", 50)
+    register_world_staff(app, sid, w.s1, w.s2, w.s3)
     chair = login(app, "chair")
     csv = "staff_number,score\nR00001,35\nR00002,34\nR00003,50\n".encode("utf-8")
     resp = chair.post_form(f"/committee/review/sessions/{sid}/written/import",
