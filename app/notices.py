@@ -3,13 +3,17 @@
 A notice is a row first (the head sees it in the system) and an e-mail second, when SMTP
 is configured (app/mailer.py). An e-mail failure is written on the notice and never loses
 it; the vice-chair resends from the notice list. Only certified exam passes are notified:
-special passes come from elsewhere and are not notices.
+special passes come from elsewhere and are not notices. When a certification is revoked
+(app/review_ops.py), the notices of the pass it created are withdrawn: removed from the
+head's page and, with SMTP configured, followed by an e-mail saying so.
 
 Operations flush; the caller commits."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from scoring.eligibility import LEVEL_NAMES
 from scoring.jpdate import fiscal_year_label, format_date_jp, to_jst
@@ -68,62 +72,123 @@ def recipient(notice: Notice) -> tuple[str | None, str | None]:
     return staff.email.strip(), None
 
 
-def compose(notice: Notice) -> mailer.Mail | None:
-    address, _why = recipient(notice)
-    if address is None:
-        return None
+def _particulars(notice: Notice, affiliation: Affiliation) -> list[str]:
+    """The 記 part of a notice: who passed what. Name and post only: the head needs to
+    know who passed, not the date of birth."""
     r = notice.pass_record
-    level = LEVEL_NAMES[r.level]
-    affiliation = db.session.get(Affiliation, notice.affiliation_id)
-    subject = f"【合格者通知】サイバー対処能力検定 {level} {fiscal_year_label(r.fiscal_year)}"
-    # Name and post only: the head needs to know who passed, not the date of birth.
-    body = "\n".join([
-        f"{affiliation.name}長 殿",
-        "",
-        f"{REGULATION_REFERENCE}第3の8の規定により、",
-        "下記の者がサイバー対処能力検定に合格したので通知します。",
-        "",
-        "記",
-        "",
-        f"級位　　　: {level}",
+    return [
+        f"級位　　　: {LEVEL_NAMES[r.level]}",
         f"合格年度　: {fiscal_year_label(r.fiscal_year)}",
         f"所属　　　: {affiliation.name}",
         f"官職（階級）: {r.staff.post}",
         f"氏名　　　: {r.staff.name_kanji}（{r.staff.name_kana}）",
         f"通知日　　: {format_date_jp(to_jst(notice.created_at).date())}",
+    ]
+
+
+def _mail(notice: Notice, subject: str, opening: list[str], closing: list[str],
+          in_system: str) -> mailer.Mail | None:
+    address, _why = recipient(notice)
+    if address is None:
+        return None
+    r = notice.pass_record
+    affiliation = db.session.get(Affiliation, notice.affiliation_id)
+    body = "\n".join([
+        f"{affiliation.name}長 殿",
         "",
-        "所属の長におかれては、合格者に対する定期講習（中級合格者、第3-10）の受講及び",
-        "上位級位の受検の奨励（第3-11）について配意願います。",
+        *opening,
+        "",
+        "記",
+        "",
+        *_particulars(notice, affiliation),
+        "",
+        *closing,
         "",
         "愛知県警察サイバー対処能力検定委員会 副委員長",
-        "（このメールはサイバー対処能力検定システムから送信しています。"
-        "通知はシステムの「所属の長」画面でも確認できます。）",
+        f"（このメールはサイバー対処能力検定システムから送信しています。{in_system}）",
     ])
-    return mailer.Mail(address, subject, body)
+    return mailer.Mail(address, f"{subject} {LEVEL_NAMES[r.level]} {fiscal_year_label(r.fiscal_year)}", body)
+
+
+def compose(notice: Notice) -> mailer.Mail | None:
+    return _mail(notice, "【合格者通知】サイバー対処能力検定",
+                 [f"{REGULATION_REFERENCE}第3の8の規定により、",
+                  "下記の者がサイバー対処能力検定に合格したので通知します。"],
+                 ["所属の長におかれては、合格者に対する定期講習（中級合格者、第3-10）の受講及び",
+                  "上位級位の受検の奨励（第3-11）について配意願います。"],
+                 "通知はシステムの「所属の長」画面でも確認できます。")
+
+
+def compose_withdrawal(notice: Notice) -> mailer.Mail | None:
+    return _mail(notice, "【合格者通知の取消し】サイバー対処能力検定",
+                 ["下記の者の合格について、検定委員会が合格の認定を取り消したため、",
+                  "先に行った合格者通知を取り消します。"],
+                 ["この者は現在、上記級位の合格者ではありません（合格者名簿からも削除しました）。",
+                  "再び合格と認定した場合は、改めて通知します。"],
+                 "取り消した通知は、システムの「所属の長」画面からも削除しました。")
+
+
+def _composed(notices: list[Notice], make) -> list[tuple[Notice, mailer.Mail | None, str | None]]:
+    """(notice, mail, None), or (notice, None, why there is no mail)."""
+    out = []
+    for n in notices:
+        mail = make(n)
+        out.append((n, mail, None if mail else recipient(n)[1]))
+    return out
+
+
+def _send(composed) -> list[tuple[Notice, str | None, str | None]]:
+    """(notice, address, None when the server accepted the mail else why it failed)."""
+    results = iter(mailer.send_all(current_app.config, [m for _n, m, _w in composed if m]))
+    return [(n, m.to, next(results)) if m else (n, None, why) for n, m, why in composed]
 
 
 def send_emails(notices: list[Notice], by_user_id: int | None) -> None:
     """E-mail each notice; the outcome (time sent, or the reason it failed) goes on the
     notice and in the audit log."""
-    config = current_app.config
-    outgoing, mails = [], []
-    for n in notices:
-        mail = compose(n)
-        if mail is None:
-            _address, why = recipient(n)
-            n.email_error = why
-            audit.record("notice_email_failed", by_user_id, notice_id=n.id, error=why)
-        else:
-            outgoing.append(n)
-            mails.append(mail)
-    for n, mail, error in zip(outgoing, mails, mailer.send_all(config, mails)):
+    for n, to, error in _send(_composed(notices, compose)):
+        where = {"to": to} if to else {}
         if error is None:
             n.emailed_at, n.email_error = utcnow(), None
-            audit.record("notice_emailed", by_user_id, notice_id=n.id, to=mail.to)
+            audit.record("notice_emailed", by_user_id, notice_id=n.id, **where)
         else:
             n.email_error = error
-            audit.record("notice_email_failed", by_user_id, notice_id=n.id, to=mail.to, error=error)
+            audit.record("notice_email_failed", by_user_id, notice_id=n.id, **where, error=error)
     db.session.flush()
+
+
+@dataclass
+class Withdrawal:
+    """A notice withdrawn because its pass was revoked, and what the head was told."""
+    notice_id: int
+    affiliation_id: int | None
+    emailed_before: bool              # the head had the notice of pass by e-mail
+    mail_error: str | None = None     # why the withdrawal e-mail failed
+    mailed: bool = False              # the withdrawal e-mail was accepted
+
+
+def withdraw_notices(record: PassRecord, by_user: User | int) -> list[Withdrawal]:
+    """Remove the notices of a pass record that is being removed (the caller deletes the
+    record after this). The head saw each notice in the system from the moment it was made,
+    so the head's page stops listing it and, when SMTP is configured, the head is e-mailed
+    that the notice of pass is withdrawn. A withdrawal e-mail that fails cannot be resent
+    from a notice that no longer exists: it is returned (and audited) for the vice-chair
+    to follow up."""
+    by = _user_id(by_user)
+    notices = list(db.session.scalars(select(Notice).where(Notice.pass_record_id == record.id)
+                                      .order_by(Notice.id)))
+    # Composed while the notices still exist (the mail names the pass they announced).
+    composed = _composed(notices, compose_withdrawal) if mailer.configured(current_app.config) else []
+    out = {n.id: Withdrawal(n.id, n.affiliation_id, n.emailed_at is not None) for n in notices}
+    db.session.execute(delete(Notice).where(Notice.pass_record_id == record.id))
+    db.session.flush()
+    for n, to, error in _send(composed):
+        out[n.id].mailed, out[n.id].mail_error = error is None, error
+    for w in out.values():
+        audit.record("notice_withdrawn", by, notice_id=w.notice_id, pass_record_id=record.id,
+                     affiliation_id=w.affiliation_id, emailed_before=w.emailed_before,
+                     withdrawal_emailed=w.mailed, withdrawal_email_error=w.mail_error)
+    return list(out.values())
 
 
 class NoticeError(ValueError):

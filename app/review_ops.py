@@ -7,7 +7,8 @@ Corrections after certification: a correction (or a written score entered late) 
 change a result that was already certified. The certification and its pass record are
 never changed silently: the certified result stays as it was, and the session's review
 page lists the certified sheets whose current result differs from the certified one
-("要確認") until the committee deals with them by hand.
+("要確認") until the vice-chair or chair revokes that certification (revoke_certification,
+with the reason on record) and certifies the result as it now stands.
 """
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import json
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.csvtable import CsvImportError, CsvProblem, decode, read_table
+from scoring.eligibility import PREREQUISITE
 from scoring.grading import score_sheet
+from scoring.passrules import LEVEL_ORDER
 from scoring.results import (REKEY, VOID, AnsweredItem, CorrectionRule, Part, Result,
                              apply_corrections, combine, effective_rules, key_as_stored, parse_key,
                              same_key)
@@ -27,11 +30,12 @@ from scoring.results import (REKEY, VOID, AnsweredItem, CorrectionRule, Part, Re
 from . import audit
 from .banks import snapshot
 from .extensions import db
-from .models import AnswerStep, Attempt, ExamSession, Registration, User, latest_steps, utcnow
+from .models import AnswerStep, Attempt, AuditEvent, ExamSession, Registration, User, latest_steps, utcnow
 from .models_register import (Certification, Correction, PassRecord, SessionDetail, Staff,
                               WrittenScore)
-from .notices import notify_passes
-from .passes_ops import find_staff
+from .notices import Withdrawal, notify_passes, withdraw_notices
+from .passes_ops import _snapshot as pass_snapshot
+from .passes_ops import find_staff, levels_held
 
 
 class ReviewError(Exception):
@@ -527,10 +531,14 @@ def _audit_certified(session, row: Row, cert: Certification, record, kept: bool,
     audit.record("sheet_certified", by.id, session_id=session.id, attempt_id=cert.attempt_id,
                  written_score_id=cert.written_score_id,
                  staff_number=row.staff.staff_number if row.staff else None, passed=r.passed,
-                 cbt=[r.cbt.score, r.cbt.max] if r.cbt else None,
-                 written=[r.written.score, r.written.max] if r.written else None,
-                 cbt_absent=row.cbt_absent,
+                 **_scores(r), cbt_absent=row.cbt_absent,
                  pass_record_id=record.id if record else None, pass_record_kept=kept)
+
+
+def _scores(r: Result) -> dict:
+    """The parts of a result as audited: [score, max] or None."""
+    return {"cbt": [r.cbt.score, r.cbt.max] if r.cbt else None,
+            "written": [r.written.score, r.written.max] if r.written else None}
 
 
 def _pass_record(session: ExamSession, row: Row, by: User, now) -> tuple[PassRecord, bool]:
@@ -555,6 +563,95 @@ def _pass_record(session: ExamSession, row: Row, by: User, now) -> tuple[PassRec
                                                               PassRecord.level == session.level))
         return existing, True
     return record, False
+
+
+# --- revoking a certification ------------------------------------------------------------
+
+@dataclass
+class RevokeReport:
+    row: Row
+    certified_passed: bool
+    removed_pass: dict | None = None                 # the register entry removed (its snapshot)
+    kept_pass: PassRecord | None = None              # held from elsewhere: left as it is
+    notices: list[Withdrawal] = field(default_factory=list)
+    stranded: list[str] = field(default_factory=list)    # levels held whose prerequisite went (第3-4)
+
+
+def certification_row(session: ExamSession, certification_id: int) -> Row | None:
+    """The session's row certified by this certification, if any."""
+    return next((r for r in review_rows(session)
+                 if r.certification is not None and r.certification.id == certification_id), None)
+
+
+def _made_by(record: PassRecord, cert: Certification) -> bool:
+    """Whether this certification created the register entry (see _pass_record): an exam
+    pass naming the same origin. Another session's exam pass of the level does not."""
+    if record.source != "exam":
+        return False
+    if cert.attempt_id is not None:
+        return record.attempt_id == cert.attempt_id
+    return record.attempt_id is None and record.written_score_id == cert.written_score_id
+
+
+def _certified_scores(cert: Certification) -> dict | None:
+    """The scores as certified, from the certification's sheet_certified event (a
+    certification stores only its verdict; the sheet may have been regraded since)."""
+    key, value = ("attempt_id", cert.attempt_id) if cert.attempt_id is not None else \
+        ("written_score_id", cert.written_score_id)
+    for detail in db.session.scalars(select(AuditEvent.detail_json).where(
+            AuditEvent.event == "sheet_certified", AuditEvent.at >= cert.certified_at)
+            .order_by(AuditEvent.id)):
+        d = json.loads(detail)
+        if d.get(key) == value:
+            return {"cbt": d.get("cbt"), "written": d.get("written")}
+    return None
+
+
+def revoke_certification(session: ExamSession, row: Row, reason: str, by: User) -> RevokeReport:
+    """Undo one certification, typically after a correction flipped its verdict (Row.attention):
+    the row is uncertified again, the candidate sees no result, and it can be certified on
+    its current result. The register entry this certification created goes, with its
+    notices (the head is told, app/notices.py); a pass the person holds from elsewhere
+    stays. The audit row keeps what was removed and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewError("認定を取り消す理由を入力してください。")
+    cert = row.certification
+    if cert is None:
+        raise ReviewError("この答案は認定されていません。")
+    report = RevokeReport(row, cert.passed)
+    certified = {"passed": cert.passed, "certified_by": cert.certified_by,
+                 "certified_at": cert.certified_at, "scores": _certified_scores(cert)}
+    # Conditional: of two revocations at once, the second finds nothing and is refused.
+    if db.session.execute(delete(Certification).where(Certification.id == cert.id)).rowcount != 1:
+        raise ReviewError("この認定は既に取り消されています。")
+    record = db.session.scalar(select(PassRecord).where(
+        PassRecord.staff_id == row.staff.id, PassRecord.level == session.level)) \
+        if cert.passed and row.staff is not None else None
+    if record is not None and _made_by(record, cert):
+        report.removed_pass = pass_snapshot(record)
+        report.notices = withdraw_notices(record, by)
+        db.session.execute(delete(PassRecord).where(PassRecord.id == record.id))
+        db.session.flush()
+        held = levels_held(row.staff.id)
+        # Still allowed: the higher pass was earned or recorded on its own; the committee
+        # decides what to do about it, so it is warned, not stopped.
+        report.stranded = [lv for lv in LEVEL_ORDER if lv in held and PREREQUISITE.get(lv) == session.level]
+    elif record is not None:
+        report.kept_pass = record
+    row.certification = None
+    r = row.result
+    audit.record("certification_revoked", by.id, session_id=session.id, certification_id=cert.id,
+                 attempt_id=cert.attempt_id, written_score_id=cert.written_score_id,
+                 staff_number=row.staff.staff_number if row.staff else None, reason=reason,
+                 certified=certified,
+                 now={"passed": r.passed, **_scores(r)},
+                 removed_pass=report.removed_pass,
+                 kept_pass_record_id=report.kept_pass.id if report.kept_pass else None,
+                 notices_withdrawn=[w.notice_id for w in report.notices],
+                 prerequisite_of=report.stranded)
+    db.session.flush()
+    return report
 
 
 # --- what the candidate sees ------------------------------------------------------------

@@ -77,6 +77,7 @@ ROUTES: dict[str, Route] = {
     "review.correction_add": Route(CHAIRS),
     "review.regrade": Route(CHAIRS),
     "review.certify": Route(CHAIRS),
+    "review.revoke_certification": Route(CHAIRS),
     # Sessions and registrations: the committee reads, the (vice-)chair schedules, the
     # chair alone admits non-staff candidates.
     "sessions.index": Route(COMMITTEE),
@@ -171,7 +172,7 @@ def ids(app):
         users = {u.username: u.id for u in db.session.scalars(select(User))}
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
-            "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users}
+            "certification_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users}
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:

@@ -23,8 +23,8 @@ from ..extensions import db
 from ..filters import jst
 from ..models import Attempt, ExamSession, User
 from ..models_register import PASS_SOURCES, SESSION_FORMATS, Affiliation, Certification, WrittenScore
-from .review_forms import (CertifyForm, CorrectionForm, RegradeForm, WrittenImportForm,
-                           WrittenScoresForm)
+from .review_forms import (CertifyForm, CorrectionForm, RegradeForm, RevokeCertificationForm,
+                           WrittenImportForm, WrittenScoresForm)
 
 bp = Blueprint("review", __name__, url_prefix="/committee/review")
 VIEW_ROLES = ("committee", "vice_chair", "chair")
@@ -178,7 +178,8 @@ def session_page(session_id: int):
         area_rate=_area_rate, hist=histogram_chart(shown), area_svg=area_chart(shown, areas),
         corrections=corrections, users=users, affiliations=affiliations, args=request.args,
         attention=[r for r in rows if r.attention], can_act=_can_act(),
-        certify_form=CertifyForm(), regrade_form=RegradeForm(), result_names=RESULT_NAMES,
+        certify_form=CertifyForm(), regrade_form=RegradeForm(), revoke_form=RevokeCertificationForm(),
+        result_names=RESULT_NAMES,
         submitted_by=SUBMITTED_BY, level_names=LEVEL_NAMES,
         passing_uncertified=sum(1 for r in rows if r.result.passed and r.certifiable),
         sort_url=lambda key: _sort_url(session, key, sort, desc),
@@ -286,7 +287,8 @@ def sheet(session_id: int, attempt_id: int):
         })
     blueprint, _q = snapshot(attempt.bank_version)
     return render_template("review/sheet.html", session=session, attempt=attempt, row=row, items=shown,
-                           blueprint=blueprint, result_names=RESULT_NAMES, submitted_by=SUBMITTED_BY)
+                           blueprint=blueprint, result_names=RESULT_NAMES, submitted_by=SUBMITTED_BY,
+                           can_act=_can_act(), revoke_form=RevokeCertificationForm())
 
 
 # --- the written part ------------------------------------------------------------------------
@@ -458,6 +460,62 @@ def certify(session_id: int):
     for row, reason in report.skipped:
         flash(f"{row.name}さんの答案は認定できません: {reason}", "error")
     return redirect(url_for(".session_page", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/certifications/<int:certification_id>/revoke")
+@role_required(*ACT_ROLES)
+def revoke_certification(session_id: int, certification_id: int):
+    session = _session(session_id)
+    row = review_ops.certification_row(session, certification_id)
+    if row is None:
+        abort(404)
+    back = url_for(".session_page", session_id=session.id)
+    form = RevokeCertificationForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+        return redirect(back)
+    try:
+        report = review_ops.revoke_certification(session, row, form.reason.data, current_user)
+    except review_ops.ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    db.session.commit()
+    for category, message in _revocation_messages(session, report):
+        flash(message, category)
+    return redirect(back)
+
+
+def _revocation_messages(session, report):
+    """(category, message) for what the revocation did and what it leaves to the committee."""
+    row, level = report.row, LEVEL_NAMES.get(session.level, session.level)
+    out = [("info", f"{row.name}さんの認定（{RESULT_NAMES[report.certified_passed]}）を取り消しました。"
+                    f"現在の結果（{RESULT_NAMES[row.result.passed]}）で改めて認定できます。"
+                    "認定するまで受検者には結果が表示されません。")]
+    if report.removed_pass:
+        out.append(("info", f"合格者名簿から{level}の合格記録を削除しました。"
+                    + (f"所属の長への合格者通知{len(report.notices)}件を取り消しました。" if report.notices else "")))
+    if report.kept_pass:
+        out.append(("info", f"{level}の合格記録（{_source_name(report.kept_pass.source)}）はこの認定によるものではないため、"
+                            "合格者名簿の記録はそのままです。"))
+    for higher in report.stranded:
+        out.append(("error", f"注意: {row.name}さんには{LEVEL_NAMES[higher]}の合格記録があり、{level}の合格はその受検資格"
+                             f"（第3-4）でした。{LEVEL_NAMES[higher]}の合格記録は変更していません。合格者名簿を確認してください。"))
+    mailed = [w for w in report.notices if w.mailed]
+    if mailed:
+        out.append(("info", f"所属の長に合格者通知の取消しをメールで送信しました（{len(mailed)}件）。"))
+    for w in report.notices:
+        if w.mail_error:
+            out.append(("error", f"所属の長への取消しのメールを送信できませんでした: {w.mail_error}。"
+                                 "別の方法で所属の長に連絡してください。"))
+        elif not w.mailed and w.emailed_before:
+            out.append(("error", "所属の長には合格をメールで通知済みですが、メールサーバが設定されていないため、"
+                                 "取消しはシステム上のみです。別の方法で所属の長に連絡してください。"))
+    return out
 
 
 def _source_name(source: str) -> str:

@@ -38,3 +38,10 @@ class WrittenImportForm(FlaskForm):
     file = FileField("CSVファイル（列: staff_number,score）",
                      validators=[FileRequired(message="CSVファイルを選んでください。")])
     submit = SubmitField("取り込む")
+
+
+class RevokeCertificationForm(FlaskForm):
+    """Revoking one certification: the reason is required and stays on record."""
+    reason = TextAreaField("取消の理由", validators=[DataRequired(message="認定を取り消す理由を入力してください。"),
+                                                Length(max=2000)])
+    submit = SubmitField("認定を取り消す")
