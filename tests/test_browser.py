@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from sqlalchemy import update  # noqa: E402
+from sqlalchemy import delete, update  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app.banks import snapshot  # noqa: E402
@@ -538,6 +538,62 @@ def test_a_lost_reply_then_a_changed_answer_keeps_the_newer_answer(app, live_ser
         assert db.session.get(Attempt, attempt_id).last_seq == 2   # the first save, then the newer
         db.session.remove()
     page.screenshot(path=str(artifacts / "lost-reply-01-saved.png"))
+    page.problems.check()
+
+
+def start_with_a_text_question(app, page, base: str) -> tuple[int, int]:
+    """(attempt id, position of a text question). About one beginner form in 200 has no
+    text question: such an attempt is removed and a new form drawn."""
+    for _ in range(5):
+        attempt_id = login_and_start(page, base) if not page.url.endswith("/exam/") else None
+        if attempt_id is None:
+            page.locator("section.session", has_text="初級").get_by_role(
+                "button", name="受検を開始する").click()
+            page.wait_for_url(ATTEMPT_URL)
+            attempt_id = int(ATTEMPT_URL.search(page.url).group(1))
+        texts = page.eval_on_selector_all(
+            "section.question", "ss => ss.filter(s => s.dataset.type === 'text').map(s => +s.dataset.position)")
+        if texts:
+            return attempt_id, texts[0]
+        with app.app_context():
+            db.session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            db.session.commit()
+            db.session.remove()
+        page.goto(base + "/exam/")
+    raise AssertionError("five forms without a text question")
+
+
+def test_typed_text_is_a_pending_save_until_sent(app, live_server, page, artifacts):
+    """Text is sent after a 600 ms pause in typing. Until then it counts as waiting (the
+    save indicator a test or the page itself relies on), and leaving the page sends it."""
+    attempt_id, pos = start_with_a_text_question(app, page, live_server)
+    page.clock.install()                     # the typing pause, under the test's control
+    page.locator(f'.qnav-btn[data-goto="{pos}"]').click()
+    box = current(page).locator("input.text-answer")
+    box.click()
+    box.type("443")
+    assert pending(page) == 1                # typed, inside its pause: waiting, not yet sent
+    assert pos not in server_steps(app, attempt_id)
+    page.clock.fast_forward(700)
+    wait_saved(page)
+    assert server_steps(app, attempt_id)[pos] == ("443", False)
+    # Typed again and the page left at once, inside the pause: the browser asks whether to
+    # leave (answers are waiting); leaving anyway, the answer still arrives.
+    box.click()
+    box.press("End")
+    box.type("0")
+    assert pending(page) == 1
+    asked = []
+    page.remove_listener("dialog", page.problems._dialog)     # that one dismisses: stay
+    page.once("dialog", lambda d: (asked.append(d.type), d.accept()))
+    page.evaluate("() => { location.href = '/exam/'; }")      # as a link in the page would
+    page.wait_for_url(re.compile(r"/exam/$"))
+    assert asked == ["beforeunload"]
+    for _ in range(50):
+        if server_steps(app, attempt_id).get(pos) == ("4430", False):
+            break
+        page.wait_for_timeout(100)
+    assert server_steps(app, attempt_id)[pos] == ("4430", False)
     page.problems.check()
 
 

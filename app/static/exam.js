@@ -14,6 +14,7 @@
   var current = 1;
   var queue = [];          // pending saves, oldest first; queue[0] may be in flight
   var inFlight = false;
+  var typing = {};         // position -> timer of text typed and not yet queued (600 ms pause)
   var retryDelay = 1000;
   var lastSaved = null;
   var stopped = false;
@@ -139,7 +140,8 @@
     inFlight = true;
     setStatus("保存中…", "saving");
     fetch(state.urls.save, {
-      method: "POST", credentials: "same-origin",
+      // keepalive: a save sent as the page is left (beforeunload) still reaches the server.
+      method: "POST", credentials: "same-origin", keepalive: true,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: JSON.stringify({
         base_seq: state.seq, client_id: entry.client_id, position: entry.position,
@@ -190,10 +192,19 @@
 
   window.addEventListener("online", function () { retryDelay = 1000; pump(); });
   window.addEventListener("beforeunload", function (e) {
+    flushTyping();
     if (queue.length && !stopped) { e.preventDefault(); e.returnValue = ""; }
   });
 
+  // Text still inside its typing pause goes into the queue now, to be sent and counted.
+  function flushTyping() {
+    Object.keys(typing).forEach(function (p) {
+      clearTimeout(typing[p]); delete typing[p]; changed(sections[Number(p) - 1]);
+    });
+  }
+
   function whenSaved(then) {
+    flushTyping();
     if (!queue.length) { then(); return; }
     setStatus("未送信の解答を送信しています…", "saving");
     var tries = 0;
@@ -266,14 +277,15 @@
       .forEach(function (i) { i.addEventListener("change", function () { changed(section); }); });
     var text = section.querySelector("input.text-answer");
     if (text) {
-      var timer = null;
+      var pos = section.dataset.position;
+      var now = function () { clearTimeout(typing[pos]); delete typing[pos]; changed(section); };
       text.addEventListener("input", function () {
-        clearTimeout(timer);
-        timer = setTimeout(function () { changed(section); }, 600);
+        clearTimeout(typing[pos]);
+        typing[pos] = setTimeout(now, 600);
       });
-      text.addEventListener("change", function () { clearTimeout(timer); changed(section); });
+      text.addEventListener("change", now);
       text.addEventListener("keydown", function (e) {
-        if (e.key === "Enter") { e.preventDefault(); clearTimeout(timer); changed(section); }
+        if (e.key === "Enter") { e.preventDefault(); now(); }
       });
     }
   });
@@ -308,6 +320,7 @@
   for (var p = 1; p <= state.count; p++) refreshNav(p);
   var fromHash = /q=(\d+)/.exec(location.hash);
   show(fromHash ? Number(fromHash[1]) : state.position, false);
-  // Test hook and diagnostics: how many saves are waiting.
-  window.cbtPendingSaves = function () { return queue.length; };
+  // Test hook and diagnostics: how many saves are waiting, typed text not yet queued
+  // included.
+  window.cbtPendingSaves = function () { return queue.length + Object.keys(typing).length; };
 })();
