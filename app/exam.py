@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,8 @@ from . import audit
 from .banks import snapshot
 from .eligibility import start_refusals
 from .extensions import db
-from .models import AnswerStep, Attempt, BankVersion, ExamSession, Registration, User, utcnow
+from .models import (AnswerStep, Attempt, BankVersion, ExamSession, Registration, User, UserRole,
+                     utcnow)
 from .review_ops import score_with_corrections
 
 log = logging.getLogger("cbt.exam")
@@ -57,11 +59,21 @@ class _WriteGate:
             self._files[key] = fd
         return fd
 
+    @staticmethod
+    def _lock_path() -> str | None:
+        """The lock file of the current database, or None where there is no gate."""
+        cache = engine_cache("write_gate")
+        if "path" not in cache:
+            url = db.engine.url
+            on = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+                and os.environ.get("CBT_SQLITE_WRITE_GATE", "on") != "off"
+            cache["path"] = url.database + "-writers.lock" if on else None
+        return cache["path"]
+
     @contextmanager
     def __call__(self):
-        url = db.engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
-                or os.environ.get("CBT_SQLITE_WRITE_GATE", "on") == "off":
+        path = self._lock_path()
+        if path is None:
             yield
             return
         depth = getattr(self._local, "depth", 0)
@@ -73,7 +85,7 @@ class _WriteGate:
                 self._local.depth = depth
             return
         with self._lock:
-            fd = self._fd(url.database + "-writers.lock")
+            fd = self._fd(path)
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._local.depth = 1
             try:
@@ -84,6 +96,23 @@ class _WriteGate:
 
 
 write_gate = _WriteGate()
+
+
+_engine_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def engine_cache(name: str) -> dict:
+    """A process-wide cache that belongs to the current database: one process may serve
+    several apps and databases (the tests do), and a cache kept per engine object never
+    mixes them, at the price of a dictionary lookup (no URL is rendered per request)."""
+    engine = db.engine
+    caches = _engine_caches.get(engine)
+    if caches is None:
+        caches = _engine_caches[engine] = {}
+    cache = caches.get(name)
+    if cache is None:
+        cache = caches[name] = {}
+    return cache
 
 
 class Refused(Exception):
@@ -144,21 +173,18 @@ def start_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
     return attempt
 
 
-# (digest, blueprint, questions) by (database, bank version id). A bank version row is
-# content-addressed and never changes, so this spares loading its payload (the whole bank,
-# hundreds of kilobytes) on every start, page and answer.
-_version_cache: dict[tuple[str, int], tuple] = {}
-
-
 def _version(version_id: int, load):
-    key = (db.engine.url.render_as_string(), version_id)
-    hit = _version_cache.get(key)
+    """(digest, blueprint, questions) of a bank version. A bank version row is
+    content-addressed and never changes, so this spares loading its payload (the whole
+    bank, hundreds of kilobytes) on every start, page and answer."""
+    cache = engine_cache("versions")
+    hit = cache.get(version_id)
     if hit is None:
         version = load()
         hit = (version.digest, *snapshot(version))
-        if len(_version_cache) > 64:
-            _version_cache.clear()
-        _version_cache[key] = hit
+        if len(cache) > 64:
+            cache.clear()
+        cache[version_id] = hit
     return hit
 
 
@@ -188,13 +214,19 @@ _CLAIM = (update(_attempts)
                  _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
           .values(last_seq=bindparam("new_seq"), last_position=bindparam("position")))
 _APPEND = insert(_steps)
-# The same claim for the usual save, limited to the user's own attempt and returning its
-# deadline, so the attempt need not be loaded.
+# The same claim for the usual save, limited to the attempt of the signed-in user, who must
+# still be active and a candidate (what load_user and role_required would check: the usual
+# save then needs no query of its own for the principal), and returning the deadline, so
+# the attempt need not be loaded.
+_users, _roles = User.__table__, UserRole.__table__
 _CLAIM_OWN = (update(_attempts)
               .where(_attempts.c.id == bindparam("attempt_id"),
                      _attempts.c.user_id == bindparam("owner"),
                      _attempts.c.last_seq == bindparam("base_seq"),
-                     _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
+                     _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"),
+                     select(_users.c.id).join(_roles, _roles.c.user_id == _users.c.id)
+                     .where(_users.c.id == bindparam("owner"), _users.c.active.is_(True),
+                            _roles.c.role == "candidate").exists())
               .values(last_seq=bindparam("new_seq"), last_position=bindparam("position"))
               .returning(_attempts.c.deadline))
 
@@ -300,14 +332,11 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
     return Ack(new_seq, now)
 
 
-_facts_cache: dict[tuple[str, int], tuple[int, int, tuple[str, ...]]] = {}
-
-
 def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
     """(owner, bank version, question ids in shown order) of an attempt: fixed when it is
     drawn, so read once per process and kept (the save path then parses no form)."""
-    key = (db.engine.url.render_as_string(), attempt_id)
-    hit = _facts_cache.get(key)
+    cache = engine_cache("attempt_facts")
+    hit = cache.get(attempt_id)
     if hit is None:
         row = db.session.connection().execute(
             select(_attempts.c.user_id, _attempts.c.bank_version_id, _attempts.c.form_json)
@@ -315,9 +344,9 @@ def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
         if row is None:
             return None
         hit = (row[0], row[1], tuple(item["id"] for item in json.loads(row[2])))
-        if len(_facts_cache) > 20000:
-            _facts_cache.clear()
-        _facts_cache[key] = hit
+        if len(cache) > 20000:
+            cache.clear()
+        cache[attempt_id] = hit
     return hit
 
 
@@ -348,12 +377,13 @@ def prepare_save(attempt_id: int, user_id: int, *, base_seq, client_id, position
             "response_json": None if value is None else json.dumps(value, ensure_ascii=False)}
 
 
-def store_save(params: dict, now: datetime) -> tuple[Ack, datetime] | None:
-    """The write of the usual save, two statements (the caller holds the write gate and
-    commits): claim the next sequence number if the attempt is open, before its deadline
-    and still at base_seq, then append the step. None, with nothing stored, when the claim
-    fails (stale, finished, past the deadline) or the client id was used before."""
-    conn = db.session.connection()      # Core statements: no ORM work to do
+def store_save(conn, params: dict, now: datetime) -> tuple[Ack, datetime] | None:
+    """The write of the usual save, two Core statements on `conn` (the caller holds the
+    write gate, and commits, or rolls back on None): claim the next sequence number if the
+    attempt is open, before its deadline and still at base_seq, and its owner an active
+    candidate, then append the step. None, with nothing to keep, when the claim fails
+    (stale, finished, past the deadline, the user deactivated or no longer a candidate)
+    or the client id was used before."""
     row = conn.execute(_CLAIM_OWN, dict(params, now=now)).first()
     if row is None:
         return None
@@ -364,7 +394,6 @@ def store_save(params: dict, now: datetime) -> tuple[Ack, datetime] | None:
             "flagged": params["flagged"], "client_id": params["client_id"],
             "response_json": params["response_json"], "created_at": now})
     except IntegrityError:
-        db.session.rollback()
         return None
     return Ack(params["new_seq"], now), row[0]
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.banks import snapshot
 from app.exam import finalize_expired
@@ -386,8 +386,9 @@ def test_exam_page_questions_are_exactly_the_shared_template(app, candidate):
 
 
 def test_deactivating_a_user_ends_their_open_session(app, candidate):
-    """Every request reads the user afresh (app/auth/routes.py: Principal): a deactivated
-    account is signed out at once, its next save refused as unauthorized and stored nowhere."""
+    """Every request reads the user afresh (app/auth/routes.py: Principal; the usual save in
+    its own claim statement): a deactivated account is signed out at once, its next save
+    refused as unauthorized and stored nowhere."""
     from app.models import User
     state = candidate.start()
     qid, response = key_for(app, state, 1)
@@ -399,3 +400,23 @@ def test_deactivating_a_user_ends_their_open_session(app, candidate):
     assert steps_count(app, state["attempt"]) == 1
     page = candidate.get(f"/exam/attempts/{state['attempt']}")
     assert page.status_code == 302 and "/login" in page.location
+
+
+def test_a_save_after_the_candidate_role_is_withdrawn_is_refused(app, candidate):
+    """The usual save checks the role in its claim statement, not through role_required:
+    a user who is no longer a candidate gets 403 (logged) and nothing is stored."""
+    from app.models import User, UserRole
+    state = candidate.start()
+    assert save(candidate, state, 1, *key_for(app, state, 1)).status_code == 200
+    with app.app_context():
+        uid = db.session.scalar(select(User.id).where(User.username == "candidate1"))
+        db.session.execute(delete(UserRole).where(UserRole.user_id == uid,
+                                                  UserRole.role == "candidate"))
+        db.session.add(UserRole(user_id=uid, role="author"))     # still signed in, another role
+        db.session.commit()
+    r = save(candidate, state, 2, *key_for(app, state, 2))
+    assert r.status_code == 403
+    assert steps_count(app, state["attempt"]) == 1
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.event == "forbidden", AuditEvent.user_id == uid)) is not None

@@ -7,7 +7,7 @@ import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_login.utils import login_url
 from sqlalchemy import bindparam, select
@@ -61,6 +61,18 @@ def load_user(user_id: str):
         return None
     return Principal(rows[0].id, rows[0].username, rows[0].display_name,
                      frozenset(r.role for r in rows if r.role))
+
+
+def session_user_id() -> int | None:
+    """The user id the signed session cookie names, without loading the user: for the one
+    route (the answer save) whose own statement checks the user (active, role) as it
+    writes. Flask-Login keeps it under "_user_id"; session protection is "basic", which
+    never signs anyone out, so the cookie alone decides who this is, as for load_user."""
+    uid = session.get("_user_id")
+    try:
+        return int(uid) if uid is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 @login_manager.unauthorized_handler

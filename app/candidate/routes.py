@@ -8,12 +8,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit
-from ..auth.routes import role_required
+from ..auth.routes import role_required, session_user_id
 from ..errors import error_response
 from ..exam import (Refused, attempt_questions, close_if_expired, find_attempt,
                     open_sessions_for, prepare_save, record_answer, remember_position,
                     start_attempt, store_save, submit_attempt, write_gate)
 from ..extensions import db
+from ..logs import ENVIRON_USER_ID
 from ..models import Attempt, ExamSession, latest_steps, utcnow
 from .forms import StartForm, SubmitAttemptForm
 from .fragments import question_html
@@ -125,30 +126,42 @@ def sit(attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
-@role_required("candidate")
 def save(attempt_id: int):
+    """Every candidate's every answer comes here. The usual save is checked without writing,
+    then stored in two statements and a commit with the write gate held as briefly as that;
+    it does not load the signed-in user first, because its claim statement requires the
+    session's user to own the attempt and to be an active candidate (see exam._CLAIM_OWN).
+    Anything else (signed out, another role, someone else's attempt, stale, late,
+    malformed) takes the checked way below, with nothing stored here, and is answered
+    precisely and logged there."""
     now = utcnow()
     body = request.get_json(silent=True)
-    if isinstance(body, dict):
-        # The usual save: checked without writing, then two statements and a commit with
-        # the write gate held as briefly as that. Anything unusual is answered below by
-        # the full checks, with nothing stored here.
-        params = prepare_save(attempt_id, current_user.id, base_seq=body.get("base_seq"),
+    uid = session_user_id()
+    if uid is not None and isinstance(body, dict):
+        params = prepare_save(attempt_id, uid, base_seq=body.get("base_seq"),
                               client_id=body.get("client_id"), position=body.get("position"),
                               question_id=body.get("question_id"), response=body.get("response"),
                               flagged=body.get("flagged", False))
         if params:
-            with write_gate():
-                stored = store_save(params, now)
+            # A connection of its own rather than the ORM session's: two Core statements
+            # and a commit need none of the session's bookkeeping.
+            with write_gate(), db.engine.connect() as conn:
+                stored = store_save(conn, params, now)
                 if stored:
-                    db.session.commit()
+                    conn.commit()
                 else:       # release the write lock before queueing for the gate again
-                    db.session.rollback()
+                    conn.rollback()
             if stored:
                 ack, deadline = stored
+                request.environ[ENVIRON_USER_ID] = uid          # for the access log line
                 return jsonify(ok=True, seq=ack.seq, duplicate=False,
                                saved_at=ack.saved_at.isoformat() + "Z",
                                remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)))
+    return _checked_save(attempt_id, body, now)
+
+
+@role_required("candidate")
+def _checked_save(attempt_id: int, body, now):
     with write_gate():
         return _save(attempt_id, body, now)
 
