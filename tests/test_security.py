@@ -132,6 +132,33 @@ def test_a_token_from_another_session_is_refused(app):
     assert resp.status_code == 400 and resp.json["error"] == "csrf"
 
 
+def test_a_token_once_accepted_is_good_for_its_session_only(app):
+    """Verified JSON tokens are remembered per process (app/extensions.py): the memory
+    must never let a token pass for another session, nor a forged one for this session."""
+    a, b = Client(app), Client(app)
+    a.login("candidate1")
+    b.login("candidate2")
+    state_a, state_b = a.start(), b.start()
+    with app.app_context():
+        qid_a = db.session.get(Attempt, state_a["attempt"]).form[0]["id"]
+        qid_b = db.session.get(Attempt, state_b["attempt"]).form[0]["id"]
+
+    def save(client, state, question_id, token):
+        return client.http.post(state["urls"]["save"], headers={"X-CSRFToken": token}, json={
+            "base_seq": client.get(state["urls"]["state"]).json["seq"], "client_id": uuid.uuid4().hex,
+            "position": 1, "question_id": question_id, "response": None, "flagged": False})
+
+    for _ in range(2):                       # the second time from the remembered pair
+        assert save(b, state_b, qid_b, b.csrf).status_code == 200
+        assert save(a, state_a, qid_a, a.csrf).status_code == 200
+    before = dump_database(app)
+    for client, state, question_id, token in ((a, state_a, qid_a, b.csrf), (b, state_b, qid_b, a.csrf),
+                                              (a, state_a, qid_a, a.csrf[:-2] + "xx")):
+        resp = save(client, state, question_id, token)
+        assert resp.status_code == 400 and resp.json["error"] == "csrf"
+    assert dump_database(app) == before
+
+
 # --------------------------------------------------------------------------- headers
 
 def test_security_headers_and_content_security_policy(app, candidate):
