@@ -173,7 +173,7 @@ def revoke_special_pass(record: PassRecord, reason: str, by_user_id: int) -> lis
         raise PassError("取消の理由を記入してください", "reason")
     staff_id = record.staff_id
     implied = list(db.session.scalars(select(PassRecord).where(PassRecord.implied_by_id == record.id)))
-    removed = [_snapshot(r) for r in [record, *implied]]
+    removed = [pass_snapshot(r) for r in [record, *implied]]
     for r in implied:
         db.session.delete(r)
     db.session.flush()
@@ -198,7 +198,8 @@ def revoke_special_pass(record: PassRecord, reason: str, by_user_id: int) -> lis
     return removed
 
 
-def _snapshot(r: PassRecord) -> dict:
+def pass_snapshot(r: PassRecord) -> dict:
+    """A register entry as the audit log keeps it when the entry is removed."""
     return {"id": r.id, "staff_number": r.staff.staff_number, "level": r.level, "source": r.source,
             "source_detail": r.source_detail, "fiscal_year": r.fiscal_year, "evidence": r.evidence,
             "implied_by_id": r.implied_by_id}

@@ -34,8 +34,7 @@ from .models import AnswerStep, Attempt, AuditEvent, ExamSession, Registration, 
 from .models_register import (Certification, Correction, PassRecord, SessionDetail, Staff,
                               WrittenScore)
 from .notices import Withdrawal, notify_passes, withdraw_notices
-from .passes_ops import _snapshot as pass_snapshot
-from .passes_ops import find_staff, levels_held
+from .passes_ops import find_staff, levels_held, pass_snapshot
 
 
 class ReviewError(Exception):
