@@ -1,8 +1,13 @@
 """合格者の通知 (第3-8): the vice-chair notifies each passer's affiliation head.
 
 A notice is a row first (the head sees it in the system) and an e-mail second, when SMTP
-is configured (app/mailer.py). An e-mail failure is written on the notice and never loses
-it; the vice-chair resends from the notice list. Only certified exam passes are notified:
+is configured (app/mailer.py). The e-mail goes only after the notice is committed, and no
+write transaction is open while the SMTP server is talked to: a head is never told of a
+notice that a failed commit took back, and a slow or absent mail server never holds the
+database's write lock (on SQLite, every candidate's save waits on it). So the operations
+here that make or withdraw notices only prepare mail; the handler commits, then calls
+send_emails / send_withdrawals, then commits their outcome. An e-mail failure is written
+on the notice and never loses it; the vice-chair resends from the notice list. Only certified exam passes are notified:
 special passes come from elsewhere and are not notices. When a certification is revoked
 (app/review_ops.py), the notices of the pass it created are withdrawn: removed from the
 head's page and, with SMTP configured, followed by an e-mail saying so.
@@ -34,9 +39,9 @@ def _user_id(by_user) -> int:
 
 
 def notify_passes(pass_records: list[PassRecord], by_user: User | int) -> list[Notice]:
-    """One notice per pass record, addressed to the passer's current affiliation; then
-    e-mail to each head when SMTP is configured. A record already notified gets no second
-    notice (certifying again must not notify twice); resending is explicit."""
+    """One notice per pass record, addressed to the passer's current affiliation. A record
+    already notified gets no second notice (certifying again must not notify twice);
+    resending is explicit. The e-mails are send_emails' work, after the commit."""
     by = _user_id(by_user)
     records = list(pass_records)
     already = set(db.session.scalars(select(Notice.pass_record_id).where(
@@ -54,8 +59,6 @@ def notify_passes(pass_records: list[PassRecord], by_user: User | int) -> list[N
     for n in notices:
         audit.record("notice_created", by, notice_id=n.id, pass_record_id=n.pass_record_id,
                      affiliation_id=n.affiliation_id)
-    if mailer.configured(current_app.config):
-        send_emails(notices, by)
     return notices
 
 
@@ -143,9 +146,13 @@ def _send(composed) -> list[tuple[Notice, str | None, str | None]]:
     return [(n, m.to, next(results)) if m else (n, None, why) for n, m, why in composed]
 
 
-def send_emails(notices: list[Notice], by_user_id: int | None) -> None:
-    """E-mail each notice; the outcome (time sent, or the reason it failed) goes on the
-    notice and in the audit log."""
+def send_emails(notice_ids: list[int], by_user_id: int | None) -> list[Notice]:
+    """After the commit that stored the notices: e-mail each one when SMTP is configured
+    (nothing is written while the server is talked to), then put the outcome (time sent,
+    or why it failed) on the notice and in the audit log; the caller commits that."""
+    if not notice_ids or not mailer.configured(current_app.config):
+        return []
+    notices = list(db.session.scalars(select(Notice).where(Notice.id.in_(notice_ids)).order_by(Notice.id)))
     for n, to, error in _send(_composed(notices, compose)):
         where = {"to": to} if to else {}
         if error is None:
@@ -155,6 +162,7 @@ def send_emails(notices: list[Notice], by_user_id: int | None) -> None:
             n.email_error = error
             audit.record("notice_email_failed", by_user_id, notice_id=n.id, **where, error=error)
     db.session.flush()
+    return notices
 
 
 @dataclass
@@ -162,33 +170,49 @@ class Withdrawal:
     """A notice withdrawn because its pass was revoked, and what the head was told."""
     notice_id: int
     affiliation_id: int | None
+    pass_record_id: int
     emailed_before: bool              # the head had the notice of pass by e-mail
-    mail_error: str | None = None     # why the withdrawal e-mail failed
+    mail: mailer.Mail | None = None   # the withdrawal e-mail, composed before the notice went
+    mail_error: str | None = None     # why the withdrawal e-mail failed (or there is none)
     mailed: bool = False              # the withdrawal e-mail was accepted
 
 
 def withdraw_notices(record: PassRecord, by_user: User | int) -> list[Withdrawal]:
     """Remove the notices of a pass record that is being removed (the caller deletes the
     record after this). The head saw each notice in the system from the moment it was made,
-    so the head's page stops listing it and, when SMTP is configured, the head is e-mailed
-    that the notice of pass is withdrawn. A withdrawal e-mail that fails cannot be resent
-    from a notice that no longer exists: it is returned (and audited) for the vice-chair
-    to follow up."""
+    so the head's page stops listing it and, when SMTP is configured, the head is to be
+    e-mailed that the notice of pass is withdrawn: the mail is composed here, while the
+    notice still exists (it names the pass it announced), and sent by send_withdrawals
+    after the commit."""
     by = _user_id(by_user)
     notices = list(db.session.scalars(select(Notice).where(Notice.pass_record_id == record.id)
                                       .order_by(Notice.id)))
-    # Composed while the notices still exist (the mail names the pass they announced).
-    composed = _composed(notices, compose_withdrawal) if mailer.configured(current_app.config) else []
-    out = {n.id: Withdrawal(n.id, n.affiliation_id, n.emailed_at is not None) for n in notices}
+    mail_on = mailer.configured(current_app.config)
+    out = []
+    for n in notices:
+        w = Withdrawal(n.id, n.affiliation_id, record.id, n.emailed_at is not None)
+        if mail_on:
+            [(_n, w.mail, w.mail_error)] = _composed([n], compose_withdrawal)
+        out.append(w)
     db.session.execute(delete(Notice).where(Notice.pass_record_id == record.id))
     db.session.flush()
-    for n, to, error in _send(composed):
-        out[n.id].mailed, out[n.id].mail_error = error is None, error
-    for w in out.values():
+    for w in out:
         audit.record("notice_withdrawn", by, notice_id=w.notice_id, pass_record_id=record.id,
-                     affiliation_id=w.affiliation_id, emailed_before=w.emailed_before,
-                     withdrawal_emailed=w.mailed, withdrawal_email_error=w.mail_error)
-    return list(out.values())
+                     affiliation_id=w.affiliation_id, emailed_before=w.emailed_before)
+    return out
+
+
+def send_withdrawals(withdrawals: list[Withdrawal], by_user_id: int) -> None:
+    """After the commit that withdrew the notices: send the withdrawal e-mails, then audit
+    each outcome (the caller commits it). One that fails cannot be resent from a notice
+    that no longer exists: the Withdrawal says why, for the vice-chair to follow up."""
+    composed = [(w, w.mail, w.mail_error) for w in withdrawals if w.mail or w.mail_error]
+    for w, to, error in _send(composed):
+        w.mailed, w.mail_error = error is None, error
+        audit.record("notice_withdrawal_emailed" if error is None else "notice_withdrawal_email_failed",
+                     by_user_id, notice_id=w.notice_id, pass_record_id=w.pass_record_id,
+                     **({"to": to} if to else {}), **({"error": error} if error else {}))
+    db.session.flush()
 
 
 class NoticeError(ValueError):
@@ -196,12 +220,13 @@ class NoticeError(ValueError):
 
 
 def resend(notice: Notice, by_user_id: int) -> None:
+    """Check that the notice may be sent again and record the request; the handler commits,
+    then calls send_emails (as after certifying)."""
     if notice.emailed_at is not None:
         raise NoticeError("この通知は既にメールで送信されています")
     if not mailer.configured(current_app.config):
         raise NoticeError("メールサーバが設定されていません（MAIL_SERVER）")
     audit.record("notice_resend", by_user_id, notice_id=notice.id)
-    send_emails([notice], by_user_id)
 
 
 def mark_read(notice: Notice, by_user_id: int) -> bool:

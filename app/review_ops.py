@@ -458,6 +458,7 @@ class CertifyReport:
     kept_passes: list[tuple[Row, PassRecord]] = field(default_factory=list)   # held already
     already: int = 0
     skipped: list[tuple[Row | None, str]] = field(default_factory=list)       # with the reason
+    notice_ids: list[int] = field(default_factory=list)     # to e-mail after the commit
 
 
 MISSING_NAMES = {"cbt": "電子計算機試験の答案", "written": "筆記試験の得点"}
@@ -482,7 +483,7 @@ def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing:
         _certify_row(session, row, by, now, report)
     db.session.flush()
     if report.new_passes:
-        notify_passes(report.new_passes, by)
+        report.notice_ids = [n.id for n in notify_passes(report.new_passes, by)]
     return report
 
 

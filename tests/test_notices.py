@@ -24,6 +24,7 @@ class Sink:
     def __init__(self):
         self.messages = []
         self.refuse: set[str] = set()
+        self.on_data = None          # called as each message arrives (in the server's thread)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -32,6 +33,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.on_data:
+            self.on_data(envelope)
         self.messages.append(envelope)
         return "250 Message accepted"
 
@@ -64,13 +67,16 @@ def mail_config(app, port):
 
 
 def certify(app, *pass_ids, by="vicechair"):
-    """What the certification step does after certifying: notify, then commit."""
+    """What the certification step does after certifying: notify and commit, then e-mail
+    and commit the outcome."""
     with app.app_context():
         from tests.registertools import user_id
         records = [db.session.get(PassRecord, i) for i in pass_ids]
-        made = notices.notify_passes(records, user_id(by))
+        ids = [n.id for n in notices.notify_passes(records, user_id(by))]
         db.session.commit()
-        return [n.id for n in made]
+        notices.send_emails(ids, user_id(by))
+        db.session.commit()
+        return ids
 
 
 def notice(app, notice_id) -> Notice:

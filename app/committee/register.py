@@ -260,6 +260,8 @@ def notice_resend(notice_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".notices"))
+    [notice] = notice_ops.send_emails([notice_id], current_user.id)   # nothing written meanwhile
+    db.session.commit()
     if notice.emailed_at:
         flash("メールを送信しました。", "info")
     else:

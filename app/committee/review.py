@@ -14,7 +14,7 @@ from scoring.csvtable import CsvImportError
 from scoring.eligibility import LEVEL_NAMES
 from scoring.results import histogram, pooled_rates
 
-from .. import audit, review_ops
+from .. import audit, notices as notice_ops, review_ops
 from ..auth.routes import role_required
 from ..banks import snapshot
 from ..exam import attempt_questions
@@ -449,6 +449,8 @@ def certify(session_id: int):
         flash(str(exc), "error")
         return redirect(url_for(".session_page", session_id=session.id))
     db.session.commit()
+    if notice_ops.send_emails(report.notice_ids, current_user.id):    # once the notices are stored
+        db.session.commit()
     passed = sum(1 for c in report.certified if c.passed)
     flash(f"{len(report.certified)}件を認定しました（合格{passed}件、不合格{len(report.certified) - passed}件）。"
           + (f"認定済みの{report.already}件はそのままです。" if report.already else ""), "info")
@@ -485,6 +487,9 @@ def revoke_certification(session_id: int, certification_id: int):
         flash(str(exc), "error")
         return redirect(back)
     db.session.commit()
+    if report.notices:                  # the head is e-mailed once the withdrawal is stored
+        notice_ops.send_withdrawals(report.notices, current_user.id)
+        db.session.commit()
     for category, message in _revocation_messages(session, report):
         flash(message, category)
     return redirect(back)
