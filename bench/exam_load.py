@@ -32,8 +32,10 @@ What happens (every address is on loopback; every loop is bounded in count and t
    (`scored_after_deadline_s`), then every candidate's latest step per position is
    compared with the last answer the server acknowledged for it (`answers_lost`).
 6. Saturation, same servers, same run: --savers closed-loop connections hammer the
-   answer-save path for --sat-seconds (`save_rps_max`), then the same number hammer
-   /healthz (`bare_rps_max`, the ceiling of the server and generator on this machine).
+   answer-save path (`save_rps_max`), then the same number hammer /healthz
+   (`bare_rps_max`, the ceiling of the server and generator on this machine); the two
+   phases (--sat-seconds each, after 2 s of warm-up) alternate --sat-rounds times and the
+   figures are over all rounds, so a drift of the machine's speed falls on both alike.
 
 --kill-every S: from the start until every attempt is scored, every ~S seconds (uniform
 0.5S..1.5S) one random app server gets kill -9: either the whole server (gunicorn master
@@ -813,7 +815,9 @@ def main(argv=None):
                     help="cheaper password hashes (scrypt N=1024) for quick runs; sign-in is "
                          "not measured, but then signin_s is not the production figure")
     ap.add_argument("--savers", type=int, default=200, help="connections in the saturation phase")
-    ap.add_argument("--sat-seconds", type=float, default=10.0)
+    ap.add_argument("--sat-seconds", type=float, default=5.0, help="length of each saturation phase")
+    ap.add_argument("--sat-rounds", type=int, default=4,
+                    help="save and bare phases, alternated this many times each")
     ap.add_argument("--no-position-pings", action="store_true",
                     help="what-if: candidates skip the page's position pings (POST .../position "
                          "when a question is left unanswered for 15 s); not the page's protocol")
@@ -951,18 +955,26 @@ def main(argv=None):
         savers = [min(per[i], args.savers // g + (1 if i < args.savers % g else 0)) for i in range(g)]
         prep = ask_all([{"op": "prepare", "session_id": sat_session_id, "savers": s} for s in savers])
         log("saturation savers ready:", sum(p["ok"] for p in prep))
-        sat = {}
-        for what in ("save", "bare"):
-            t_start = time.time() + 1.0
-            c0 = servers.cpu_s()
-            got = ask_all([{"op": "saturate", "what": what, "savers": s, "t_start": t_start,
-                            "warm": 2.0, "dur": args.sat_seconds} for s in savers])
-            c1 = servers.cpu_s()
-            n = sum(x["n"] for x in got)
-            lat = [v for x in got for v in x["lat"]]
-            nreq = sum(x["nreq"] for x in got)
-            sat[what] = (n / args.sat_seconds, lat, (c1 - c0) * 1000 / max(1, nreq))
-            log(f"saturation {what}: {n / args.sat_seconds:.0f} req/s")
+        # The two phases alternate --sat-rounds times: this machine's speed drifts by tens
+        # of percent over seconds (shared cores), and the ratio of two phases taken once
+        # each measured that drift as much as the server.
+        totals = {what: [0, [], 0, 0.0] for what in ("save", "bare")}   # n, lat, nreq, cpu_s
+        for _round in range(args.sat_rounds):
+            for what in ("save", "bare"):
+                t_start = time.time() + 1.0
+                c0 = servers.cpu_s()
+                got = ask_all([{"op": "saturate", "what": what, "savers": s, "t_start": t_start,
+                                "warm": 2.0, "dur": args.sat_seconds} for s in savers])
+                c1 = servers.cpu_s()
+                t = totals[what]
+                t[0] += sum(x["n"] for x in got)
+                t[1] += [v for x in got for v in x["lat"]]
+                t[2] += sum(x["nreq"] for x in got)
+                t[3] += c1 - c0
+                log(f"saturation {what}: {sum(x['n'] for x in got) / args.sat_seconds:.0f} req/s")
+        span = args.sat_seconds * args.sat_rounds
+        sat = {what: (n / span, lat, cpu * 1000 / max(1, nreq))
+               for what, (n, lat, nreq, cpu) in totals.items()}
         final = ask_all([{"op": "results", "savers": s} for s in savers])
         sat_results = {}
         for r in final:
