@@ -7,10 +7,11 @@ notice that a failed commit took back, and a slow or absent mail server never ho
 database's write lock (on SQLite, every candidate's save waits on it). So the operations
 here that make or withdraw notices only prepare mail; the handler commits, then calls
 send_emails / send_withdrawals, then commits their outcome. An e-mail failure is written
-on the notice and never loses it; the vice-chair resends from the notice list. Only certified exam passes are notified:
-special passes come from elsewhere and are not notices. When a certification is revoked
-(app/review_ops.py), the notices of the pass it created are withdrawn: removed from the
-head's page and, with SMTP configured, followed by an e-mail saying so.
+on the notice and never loses it; the vice-chair resends from the notice list. Only
+certified exam passes are notified: special passes come from elsewhere and are not
+notices. When a certification is revoked (app/review_ops.py), the notices of the pass it
+created are withdrawn: removed from the head's page and, with SMTP configured, followed by
+an e-mail saying so.
 
 Operations flush; the caller commits."""
 from __future__ import annotations

@@ -82,10 +82,13 @@ def _spy(directory, servers, kind):
     return spy
 
 
-def _report(figures, kind, cpu, wall, n, spy):
+def _stop(spy):
     if spy:
         spy.send_signal(signal.SIGINT)
         spy.wait(30)
+
+
+def _report(figures, kind, cpu, wall, n):
     figures[f"{kind}_ms"] = round(cpu * 1000 / n, 3)
     figures[f"{kind}_wall_ms"] = round(wall * 1000 / n, 3)
     print(f"{kind:10s} {cpu * 1000 / n:7.3f} ms CPU/request   {wall * 1000 / n:7.3f} ms wall", flush=True)
@@ -143,7 +146,9 @@ def main(argv=None):
                 else:
                     st, _, _ = s.call("GET", urlsplit(s.loc).path)
                     assert st == 200, st
-            _report(figures, kind, servers.cpu_s() - cpu0, time.perf_counter() - t0, len(starters), spy)
+            cpu, wall = servers.cpu_s() - cpu0, time.perf_counter() - t0
+            _stop(spy)
+            _report(figures, kind, cpu, wall, len(starters))
 
         c = signed_in(names[0])
         st, _, loc = c.call("POST", f"/exam/sessions/{session_id}/start", form={"csrf_token": c.csrf})
@@ -188,12 +193,10 @@ def main(argv=None):
                 for _ in range(n):
                     fn()
                 per_kind[kind].append((servers.cpu_s() - cpu0, time.perf_counter() - t0, n))
-                if spy:                               # the first round's phase only
-                    spy.send_signal(signal.SIGINT)
-                    spy.wait(30)
+                _stop(spy)                            # the first round's phase only
         for kind, phases in per_kind.items():
             cpu, wall, n = sorted(phases, key=lambda p: p[0] / p[2])[len(phases) // 2]
-            _report(figures, kind, cpu, wall, n, None)
+            _report(figures, kind, cpu, wall, n)
         figures["save_over_healthz"] = round(figures["save_ms"] / figures["healthz_ms"], 2)
         figures["db"] = args.db
         print(json.dumps(figures))

@@ -196,12 +196,13 @@
     if (queue.length && !stopped) { e.preventDefault(); e.returnValue = ""; }
   });
 
-  // Text still inside its typing pause goes into the queue now, to be sent and counted.
-  function flushTyping() {
-    Object.keys(typing).forEach(function (p) {
-      clearTimeout(typing[p]); delete typing[p]; changed(sections[Number(p) - 1]);
-    });
+  // Typed text goes into the queue now, its pause cut short.
+  function typedNow(p) {
+    clearTimeout(typing[p]); delete typing[p]; changed(sections[Number(p) - 1]);
   }
+
+  // Text still inside its typing pause goes into the queue now, to be sent and counted.
+  function flushTyping() { Object.keys(typing).forEach(typedNow); }
 
   function whenSaved(then) {
     flushTyping();
@@ -278,7 +279,7 @@
     var text = section.querySelector("input.text-answer");
     if (text) {
       var pos = section.dataset.position;
-      var now = function () { clearTimeout(typing[pos]); delete typing[pos]; changed(section); };
+      var now = function () { typedNow(pos); };
       text.addEventListener("input", function () {
         clearTimeout(typing[pos]);
         typing[pos] = setTimeout(now, 600);
