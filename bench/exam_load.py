@@ -515,6 +515,20 @@ def generator_main(cfg, usernames, conn):
 
 # ==== the orchestrator ==================================================================
 
+def pids_cpu_s(pids) -> float:
+    """CPU seconds (user + system) used so far by these live processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / tick
+    return total
+
+
 class Servers:
     """K `cbt serve` processes on loopback, each in its own process group."""
 
@@ -958,23 +972,26 @@ def main(argv=None):
         # The two phases alternate --sat-rounds times: this machine's speed drifts by tens
         # of percent over seconds (shared cores), and the ratio of two phases taken once
         # each measured that drift as much as the server.
-        totals = {what: [0, [], 0, 0.0] for what in ("save", "bare")}   # n, lat, nreq, cpu_s
+        # n, latencies, requests, server CPU s, generator CPU s
+        totals = {what: [0, [], 0, 0.0, 0.0] for what in ("save", "bare")}
+        gen_pids = {p.pid for p in procs}
         for _round in range(args.sat_rounds):
             for what in ("save", "bare"):
                 t_start = time.time() + 1.0
-                c0 = servers.cpu_s()
+                c0, g0 = servers.cpu_s(), pids_cpu_s(gen_pids)
                 got = ask_all([{"op": "saturate", "what": what, "savers": s, "t_start": t_start,
                                 "warm": 2.0, "dur": args.sat_seconds} for s in savers])
-                c1 = servers.cpu_s()
+                c1, g1 = servers.cpu_s(), pids_cpu_s(gen_pids)
                 t = totals[what]
                 t[0] += sum(x["n"] for x in got)
                 t[1] += [v for x in got for v in x["lat"]]
                 t[2] += sum(x["nreq"] for x in got)
                 t[3] += c1 - c0
+                t[4] += g1 - g0
                 log(f"saturation {what}: {sum(x['n'] for x in got) / args.sat_seconds:.0f} req/s")
         span = args.sat_seconds * args.sat_rounds
-        sat = {what: (n / span, lat, cpu * 1000 / max(1, nreq))
-               for what, (n, lat, nreq, cpu) in totals.items()}
+        sat = {what: (n / span, lat, cpu * 1000 / max(1, nreq), gcpu * 1000 / max(1, nreq))
+               for what, (n, lat, nreq, cpu, gcpu) in totals.items()}
         final = ask_all([{"op": "results", "savers": s} for s in savers])
         sat_results = {}
         for r in final:
@@ -1012,6 +1029,10 @@ def main(argv=None):
             "sat_bare_p50_ms": pct(sat["bare"][1], 50),
             "server_cpu_ms_per_save": round(sat["save"][2], 2),
             "server_cpu_ms_per_bare": round(sat["bare"][2], 2),
+            # The generator's own share of the two cores at saturation (whole phases,
+            # warm-up included, per request it received a reply to).
+            "generator_cpu_ms_per_save": round(sat["save"][3], 2),
+            "generator_cpu_ms_per_bare": round(sat["bare"][3], 2),
             "exam_requests": sum(r["nreq"] for r in exam),
             "server_cpu_ms_per_exam_request": round(cpu_exam * 1000 / max(1, sum(r["nreq"] for r in exam)), 2),
             "server_cpu_s_exam": round(cpu_exam, 1),

@@ -76,7 +76,7 @@ def _spy(directory, servers, kind):
     worker = children(servers.procs[0].pid)[0]
     os.makedirs(directory, exist_ok=True)
     spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(worker),
-                            "-o", os.path.join(directory, f"{kind}.txt"), "-f", "raw", "-r", "250"],
+                            "-o", os.path.join(directory, f"{kind}.txt"), "-f", "raw", "-r", "1000"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
     return spy

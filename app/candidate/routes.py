@@ -128,8 +128,9 @@ def sit(attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/answers")
 def save(attempt_id: int):
     """Every candidate's every answer comes here. The usual save is checked without writing,
-    then stored in two statements and a commit with the write gate held as briefly as that;
-    it does not load the signed-in user first, because its claim statement requires the
+    then stored in two statements (on SQLite together with the saves queued beside it, in
+    one transaction: exam._GroupCommit) and answered after the commit; it does not load
+    the signed-in user first, because its claim statement requires the
     session's user to own the attempt and to be an active candidate (see exam._CLAIM_OWN).
     Anything else (signed out, another role, someone else's attempt, stale, late,
     malformed) takes the checked way below, with nothing stored here, and is answered
@@ -143,14 +144,7 @@ def save(attempt_id: int):
                               question_id=body.get("question_id"), response=body.get("response"),
                               flagged=body.get("flagged", False))
         if params:
-            # A connection of its own rather than the ORM session's: two Core statements
-            # and a commit need none of the session's bookkeeping.
-            with write_gate(), db.engine.connect() as conn:
-                stored = store_save(conn, params, now)
-                if stored:
-                    conn.commit()
-                else:       # release the write lock before queueing for the gate again
-                    conn.rollback()
+            stored = store_save(params, now)
             if stored:
                 ack, deadline = stored
                 request.environ[ENVIRON_USER_ID] = uid          # for the access log line
