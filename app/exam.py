@@ -384,8 +384,8 @@ def prepare_save(attempt_id: int, user_id: int, *, base_seq, client_id, position
 class _DriverStatement:
     """A Core statement compiled once for an engine's dialect and then run on the bare
     driver cursor: the usual save's two statements skip SQLAlchemy's per-execution work
-    (execution context, parameter and result processing set up each time), about 40% of
-    the save's database time, measured in bench/README.md. The SQL, the parameter order
+    (an execution context, parameter and result handling set up each time), about 40% of
+    the save's database time (bench/README.md). The SQL, the parameter order
     and the type conversions are still SQLAlchemy's, taken from the compiled statement."""
 
     def __init__(self, stmt, dialect, keys=None):
@@ -395,9 +395,8 @@ class _DriverStatement:
         binds = self.compiled.binds
         self.processors = [(name, proc) for name, bind in binds.items()
                            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect))]
-        returning = getattr(stmt, "_returning", ()) or ()
         self.result_processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                                  for c in returning]
+                                  for c in self.compiled.returning or ()]
 
     def execute(self, cursor, params: dict):
         values = self.compiled.construct_params(params)
