@@ -460,8 +460,8 @@ class _GroupCommit:
     turn on the processor and for the GIL), so the gate was busy 92% of the time and saves
     queued for it (bench/README.md). Now the thread that gets the gate takes every save its
     process's other threads have queued meanwhile, stores each under its own savepoint (a
-    refused one undoes only itself) and commits them together: one gate, one transaction,
-    one write of each changed page for the batch. Each request is answered only after that
+    refused one undoes only itself) and commits them together: one gate and one
+    transaction for the batch. Each request is answered only after that
     commit, so an acknowledged answer is as durable as before; a save that finds no queue
     is written alone, as before. Without a write gate (PostgreSQL: row locks, writers run
     side by side) every save is its own transaction."""
