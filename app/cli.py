@@ -208,10 +208,20 @@ def sweep() -> None:
     click.echo(f"{n} attempt(s) submitted at their deadline")
 
 
+def default_workers(servers_here: int = 1) -> int:
+    """gunicorn processes for one server: 2 per core of the machine (a thread that waits for
+    the database leaves the core to another process), the cores shared out when several
+    app servers run on the one machine (more processes than that only contend: measured
+    in bench/README.md)."""
+    return max(1, 2 * (os.cpu_count() or 1) // servers_here)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="processes (default: 2 per core)")
+@click.option("--workers", default=None, type=int,
+              help="processes (default: 2 per core; give each of K servers on one machine "
+                   "its share, 2 x cores / K)")
 @click.option("--threads", default=4, show_default=True, type=int)
 @click.option("--keepalive", default=5, show_default=True, type=int,
               help="seconds an idle connection is kept open (gunicorn's default is 2; a "
@@ -227,7 +237,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, keepalive: in
 
     from .logs import GunicornLogger
 
-    workers = workers or max(2, 2 * (os.cpu_count() or 1))
+    workers = workers or max(2, default_workers())
     # Read by gunicorn's logger here and by the app in each worker (create_app).
     os.environ["LOG_FORMAT"] = log_format
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from scoring.assembly import Assembler, new_seed
@@ -396,7 +396,7 @@ class _DriverStatement:
         self.processors = [(name, proc) for name, bind in binds.items()
                            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect))]
         self.result_processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                                  for c in self.compiled.returning or ()]
+                                  for c in stmt.exported_columns]
 
     def execute(self, cursor, params: dict):
         values = self.compiled.construct_params(params)
@@ -415,12 +415,29 @@ _STEP_KEYS = ["attempt_id", "seq", "position", "question_id", "flagged", "client
               "response_json", "created_at"]
 
 
+def _claim_and_append():
+    """The claim and the append as one PostgreSQL statement (a data-modifying WITH): the
+    step is inserted only from the claimed row, so one round trip does what BEGIN, claim,
+    append and COMMIT did in four, and the statement is its own transaction (autocommit):
+    a refused append (the client id used before) undoes the claim with it."""
+    claim = _CLAIM_OWN.cte("claim")
+    # Typed, so the dialect casts each parameter: a SELECT list gives PostgreSQL no column
+    # to infer a parameter's type from.
+    binds = {"seq": "new_seq", "created_at": "now"}
+    values = select(*[bindparam(binds.get(k, k), type_=_steps.c[k].type) for k in _STEP_KEYS]
+                    ).select_from(claim)
+    appended = insert(_steps).from_select(_STEP_KEYS, values).returning(_steps.c.seq).cte("ins")
+    return select(claim.c.deadline).select_from(claim).join(appended, true())
+
+
 def _save_statements():
     cache = engine_cache("save_statements")
     if not cache:
         dialect = db.engine.dialect
         cache["claim"] = _DriverStatement(_CLAIM_OWN, dialect)
         cache["append"] = _DriverStatement(_APPEND, dialect, _STEP_KEYS)
+        if dialect.name == "postgresql":
+            cache["one"] = _DriverStatement(_claim_and_append(), dialect)
         cache["integrity"] = dialect.loaded_dbapi.IntegrityError
     return cache
 
@@ -463,8 +480,8 @@ class _GroupCommit:
     refused one undoes only itself) and commits them together: one gate and one
     transaction for the batch. Each request is answered only after that
     commit, so an acknowledged answer is as durable as before; a save that finds no queue
-    is written alone, as before. Without a write gate (PostgreSQL: row locks, writers run
-    side by side) every save is its own transaction."""
+    is written alone, as before. On PostgreSQL (row locks, writers run side by side) every
+    save is its own statement and transaction (_claim_and_append)."""
 
     def __init__(self):
         self._cond = threading.Condition(threading.Lock())
@@ -475,7 +492,9 @@ class _GroupCommit:
 
     def store(self, params: dict, now: datetime) -> tuple[Ack, datetime] | None:
         job = _Save(params, now)
-        if not write_gate.active():
+        if "one" in _save_statements():
+            self._write_one(job)
+        elif not write_gate.active():
             self._write(lambda: [job])
         else:
             with self._cond:
@@ -497,6 +516,31 @@ class _GroupCommit:
         if job.error is not None:    # (the writer itself raised it above) nothing was stored
             raise RuntimeError("the batch this answer was written in failed") from job.error
         return job.result
+
+    def _write_one(self, job: _Save) -> None:
+        """PostgreSQL: the save as its one statement, in autocommit (committed when it
+        returns). Writers run side by side there, so there is nothing to batch."""
+        st = _save_statements()
+        conn = db.engine.raw_connection()
+        try:
+            driver = conn.driver_connection
+            driver.autocommit = True
+            cursor = conn.cursor()
+            try:
+                row = st["one"].execute(cursor, dict(job.params, now=job.now))
+            except st["integrity"]:     # the client id was used before: nothing stored
+                row = None
+            finally:
+                cursor.close()
+                try:
+                    driver.autocommit = False      # the pool's other users expect transactions
+                except Exception:       # noqa: BLE001  (a broken connection: never reuse it)
+                    conn.invalidate()
+            self.batches += 1
+            self.saves += 1
+            job.result = None if row is None else (Ack(job.params["new_seq"], job.now), row[0])
+        finally:
+            conn.close()
 
     def _take(self) -> list[_Save]:
         """Every save queued so far, the writer's own first (taken once the writer holds the

@@ -14,7 +14,9 @@ What happens (every address is on loopback; every loop is bounded in count and t
    only for the saturation measurement; registrations.
 2. K app servers: `python -m app.cli serve` (gunicorn gthread workers, the deadline
    sweeper on) on free loopback ports, all with the same SECRET_KEY, so any server accepts
-   any session cookie. Every request of every candidate goes to a random server.
+   any session cookie. Every request of every candidate goes to a random server. K > 1
+   servers share this machine's cores as K machines would not: each gets its share of
+   workers (app.cli.default_workers(K)) unless --workers says otherwise.
 3. Generator processes (asyncio + aiohttp) sign the candidates in (spread over the time
    before the start, as real candidates do), then all of them POST start at the same
    moment T0. The session closes at T0 + --duration, so every candidate's deadline is the
@@ -622,6 +624,23 @@ class Servers:
                     p.wait()
 
 
+def postgres_cpu_s(pgdir) -> float:
+    """CPU seconds used so far by a PostgreSQL server: the postmaster, the children it has
+    reaped (cutime, cstime) and its live ones (the backends). 0 without a server (SQLite
+    works inside the app's processes, and is counted with them)."""
+    if not pgdir:
+        return 0.0
+    try:
+        with open(os.path.join(pgdir, "postmaster.pid")) as fh:
+            pid = int(fh.readline())
+        with open(f"/proc/{pid}/stat") as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return 0.0
+    reaped = (int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")
+    return pids_cpu_s([pid, *children(pid)]) + reaped
+
+
 def children(pid):
     kids = []
     for d in os.listdir("/proc"):
@@ -820,7 +839,8 @@ def main(argv=None):
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--servers", type=int, default=1)
     ap.add_argument("--workers", type=int, default=None, help="gunicorn workers per server "
-                    "(default: cbt serve's)")
+                    "(default: cbt serve's for this machine, shared out among the --servers "
+                    "on it, as README says for servers that share a machine)")
     ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: cbt serve's)")
     ap.add_argument("--kill-every", type=float, default=None, metavar="SECONDS")
     ap.add_argument("--generators", type=int, default=2, help="generator processes")
@@ -868,6 +888,11 @@ def main(argv=None):
         env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance,
                    SECRET_KEY="bench-" + uuid.uuid4().hex, CBT_LOGIN_RATE_LIMIT="off",
                    PYTHONPATH=str(ROOT))
+        if args.workers is None and args.servers > 1:
+            # K servers on this one machine stand for K machines: each gets its share of
+            # the cores, as it would on its own (README, "Several app servers").
+            from app.cli import default_workers
+            args.workers = default_workers(args.servers)
         servers = Servers(args.servers, env, args.workers, args.threads, tmp)
         servers.start_all()
         log("servers up on ports", servers.ports)
@@ -972,26 +997,28 @@ def main(argv=None):
         # The two phases alternate --sat-rounds times: this machine's speed drifts by tens
         # of percent over seconds (shared cores), and the ratio of two phases taken once
         # each measured that drift as much as the server.
-        # n, latencies, requests, server CPU s, generator CPU s
-        totals = {what: [0, [], 0, 0.0, 0.0] for what in ("save", "bare")}
+        # n, latencies, requests, server CPU s, generator CPU s, database server CPU s
+        totals = {what: [0, [], 0, 0.0, 0.0, 0.0] for what in ("save", "bare")}
         gen_pids = {p.pid for p in procs}
         for _round in range(args.sat_rounds):
             for what in ("save", "bare"):
                 t_start = time.time() + 1.0
-                c0, g0 = servers.cpu_s(), pids_cpu_s(gen_pids)
+                c0, g0, d0 = servers.cpu_s(), pids_cpu_s(gen_pids), postgres_cpu_s(pgdir)
                 got = ask_all([{"op": "saturate", "what": what, "savers": s, "t_start": t_start,
                                 "warm": 2.0, "dur": args.sat_seconds} for s in savers])
-                c1, g1 = servers.cpu_s(), pids_cpu_s(gen_pids)
+                c1, g1, d1 = servers.cpu_s(), pids_cpu_s(gen_pids), postgres_cpu_s(pgdir)
                 t = totals[what]
                 t[0] += sum(x["n"] for x in got)
                 t[1] += [v for x in got for v in x["lat"]]
                 t[2] += sum(x["nreq"] for x in got)
                 t[3] += c1 - c0
                 t[4] += g1 - g0
+                t[5] += d1 - d0
                 log(f"saturation {what}: {sum(x['n'] for x in got) / args.sat_seconds:.0f} req/s")
         span = args.sat_seconds * args.sat_rounds
-        sat = {what: (n / span, lat, cpu * 1000 / max(1, nreq), gcpu * 1000 / max(1, nreq))
-               for what, (n, lat, nreq, cpu, gcpu) in totals.items()}
+        sat = {what: (n / span, lat, cpu * 1000 / max(1, nreq), gcpu * 1000 / max(1, nreq),
+                      dcpu * 1000 / max(1, nreq))
+               for what, (n, lat, nreq, cpu, gcpu, dcpu) in totals.items()}
         final = ask_all([{"op": "results", "savers": s} for s in savers])
         sat_results = {}
         for r in final:
@@ -1033,6 +1060,9 @@ def main(argv=None):
             # warm-up included, per request it received a reply to).
             "generator_cpu_ms_per_save": round(sat["save"][3], 2),
             "generator_cpu_ms_per_bare": round(sat["bare"][3], 2),
+            # PostgreSQL's processes (0 on SQLite, which is inside the servers' figure).
+            "db_cpu_ms_per_save": round(sat["save"][4], 2),
+            "db_cpu_ms_per_bare": round(sat["bare"][4], 2),
             "exam_requests": sum(r["nreq"] for r in exam),
             "server_cpu_ms_per_exam_request": round(cpu_exam * 1000 / max(1, sum(r["nreq"] for r in exam)), 2),
             "server_cpu_s_exam": round(cpu_exam, 1),

@@ -1,6 +1,7 @@
-"""Group commit of the usual save on SQLite (app.exam._GroupCommit): saves that queue while
+"""The usual save's write (app.exam._GroupCommit). On SQLite, saves that queue while
 another thread of the process writes are stored by that thread in one transaction, each
-under its own savepoint, and each answered only after the commit."""
+under its own savepoint, and each answered only after the commit; on PostgreSQL each save
+is one statement."""
 from __future__ import annotations
 
 import threading
@@ -171,3 +172,36 @@ def test_concurrent_saves_over_http_are_all_acknowledged_and_stored(app):
         assert last_seq(app, state["attempt"]) == got[-1]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AnswerStep)) >= 60
+
+
+@pytest.fixture
+def pg_only(pg):
+    if not pg:
+        pytest.skip("the one-statement save is PostgreSQL's (SQLite has no data-modifying WITH)")
+
+
+def test_postgresql_saves_in_one_statement_and_a_repeated_client_id_undoes_its_claim(app, pg_only):
+    """On PostgreSQL the claim and the append are one autocommitted statement: a refused
+    append (a repeated client id) takes its claim with it, a stale save stores nothing, and
+    the pooled connection goes back in transaction mode for the rest of the app."""
+    (_c1, s1), = (sitting(app, "candidate1"),)
+    a, dup = s1["seq"], uuid.uuid4().hex
+    with app.app_context():
+        assert "one" in exam._save_statements()
+        first = store_save(params_for(app, "candidate1", s1, 1, a, client_id=dup), utcnow())
+        stale = store_save(params_for(app, "candidate1", s1, 2, a), utcnow())
+        repeat = store_save(params_for(app, "candidate1", s1, 3, a + 1, client_id=dup), utcnow())
+        conn = db.engine.raw_connection()
+        try:
+            assert conn.driver_connection.autocommit is False
+        finally:
+            conn.close()
+    assert first[0].seq == a + 1 and stale is None and repeat is None
+    with app.app_context():
+        deadline = db.session.scalar(select(Attempt.deadline).where(Attempt.id == s1["attempt"]))
+    assert first[1] == deadline
+    assert last_seq(app, s1["attempt"]) == a + 1
+    assert steps(app, s1["attempt"])[-1] == (a + 1, dup)
+    with app.app_context():
+        again = store_save(params_for(app, "candidate1", s1, 2, a + 1), utcnow())
+    assert again[0].seq == a + 2 and last_seq(app, s1["attempt"]) == a + 2

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .. import audit
 from ..auth.routes import role_required, session_user_id
 from ..errors import error_response
-from ..exam import (Refused, attempt_questions, close_if_expired, find_attempt,
+from ..exam import (Refused, attempt_questions, close_if_expired,
                     open_sessions_for, prepare_save, record_answer, remember_position,
                     start_attempt, store_save, submit_attempt, write_gate)
 from ..extensions import db
@@ -128,10 +128,11 @@ def sit(attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/answers")
 def save(attempt_id: int):
     """Every candidate's every answer comes here. The usual save is checked without writing,
-    then stored in two statements (on SQLite together with the saves queued beside it, in
-    one transaction: exam._GroupCommit) and answered after the commit; it does not load
-    the signed-in user first, because its claim statement requires the
-    session's user to own the attempt and to be an active candidate (see exam._CLAIM_OWN).
+    then stored (on SQLite in two statements, together with the saves queued beside it, in
+    one transaction; on PostgreSQL in one statement: exam._GroupCommit) and answered after
+    the commit; it does not load the signed-in user first, because its claim statement
+    requires the session's user to own the attempt and to be an active candidate (see
+    exam._CLAIM_OWN).
     Anything else (signed out, another role, someone else's attempt, stale, late,
     malformed) takes the checked way below, with nothing stored here, and is answered
     precisely and logged there."""
