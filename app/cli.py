@@ -237,7 +237,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, keepalive: in
 
     from .logs import GunicornLogger
 
-    workers = workers or max(2, default_workers())
+    workers = workers or default_workers()
     # Read by gunicorn's logger here and by the app in each worker (create_app).
     os.environ["LOG_FORMAT"] = log_format
 

@@ -477,11 +477,11 @@ class _GroupCommit:
     turn on the processor and for the GIL), so the gate was busy 92% of the time and saves
     queued for it (bench/README.md). Now the thread that gets the gate takes every save its
     process's other threads have queued meanwhile, stores each under its own savepoint (a
-    refused one undoes only itself) and commits them together: one gate and one
-    transaction for the batch. Each request is answered only after that
-    commit, so an acknowledged answer is as durable as before; a save that finds no queue
-    is written alone, as before. On PostgreSQL (row locks, writers run side by side) every
-    save is its own statement and transaction (_claim_and_append)."""
+    refused one undoes only itself) and commits them together: one gate and one transaction
+    for the batch. Each request is answered only after that commit, so an acknowledged
+    answer is as durable as before; a save that finds no queue is written alone, as before.
+    On PostgreSQL (row locks, writers run side by side) every save is its own statement and
+    transaction (_claim_and_append)."""
 
     def __init__(self):
         self._cond = threading.Condition(threading.Lock())
@@ -492,8 +492,9 @@ class _GroupCommit:
 
     def store(self, params: dict, now: datetime) -> tuple[Ack, datetime] | None:
         job = _Save(params, now)
-        if "one" in _save_statements():
-            self._write_one(job)
+        st = _save_statements()
+        if "one" in st:
+            self._write_one(job, st)
         elif not write_gate.active():
             self._write(lambda: [job])
         else:
@@ -517,10 +518,9 @@ class _GroupCommit:
             raise RuntimeError("the batch this answer was written in failed") from job.error
         return job.result
 
-    def _write_one(self, job: _Save) -> None:
+    def _write_one(self, job: _Save, st: dict) -> None:
         """PostgreSQL: the save as its one statement, in autocommit (committed when it
         returns). Writers run side by side there, so there is nothing to batch."""
-        st = _save_statements()
         conn = db.engine.raw_connection()
         try:
             driver = conn.driver_connection

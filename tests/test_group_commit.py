@@ -184,7 +184,7 @@ def test_postgresql_saves_in_one_statement_and_a_repeated_client_id_undoes_its_c
     """On PostgreSQL the claim and the append are one autocommitted statement: a refused
     append (a repeated client id) takes its claim with it, a stale save stores nothing, and
     the pooled connection goes back in transaction mode for the rest of the app."""
-    (_c1, s1), = (sitting(app, "candidate1"),)
+    _c1, s1 = sitting(app, "candidate1")
     a, dup = s1["seq"], uuid.uuid4().hex
     with app.app_context():
         assert "one" in exam._save_statements()
