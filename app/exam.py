@@ -487,8 +487,8 @@ class _GroupCommit:
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[_Save] = []
         self._writing = False
-        self.batches = 0            # transactions written, and the saves in them: a process's
-        self.saves = 0              # figures (read by the tests)
+        self.batches = 0            # transactions written by _write (SQLite), and the saves
+        self.saves = 0              # in them: a process's figures (read by the tests)
 
     def store(self, params: dict, now: datetime) -> tuple[Ack, datetime] | None:
         job = _Save(params, now)
@@ -536,8 +536,6 @@ class _GroupCommit:
                     driver.autocommit = False      # the pool's other users expect transactions
                 except Exception:       # noqa: BLE001  (a broken connection: never reuse it)
                     conn.invalidate()
-            self.batches += 1
-            self.saves += 1
             job.result = None if row is None else (Ack(job.params["new_seq"], job.now), row[0])
         finally:
             conn.close()
