@@ -72,6 +72,18 @@ def _security_config(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
+def _pool_options(url: str) -> dict:
+    """Each process's database connections, sized to its request threads (CBT_THREADS, set
+    by `cbt serve`): a thread holds one for its request and may take a second to write a
+    batch of saves, and the deadline sweeper takes one. A smaller pool makes threads wait
+    for each other, and on SQLite a thread holding the write gate could wait for a
+    connection held by a thread waiting for the gate (until the pool's 30 s timeout)."""
+    if url.rstrip("/") == "sqlite:" or ":memory:" in url:
+        return {}           # one connection, kept by SQLAlchemy's own pool for it
+    threads = int(os.environ.get("CBT_THREADS") or 4)
+    return {"pool_size": threads + 1, "max_overflow": threads + 1}
+
+
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=instance_path or os.environ.get("CBT_INSTANCE") or None)
@@ -106,6 +118,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(app.instance_path)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                          _pool_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     _security_config(app)
     configure_logging(app)      # first: its request id hook runs before any other
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):

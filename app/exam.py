@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, true, update
+from sqlalchemy import JSON, bindparam, cast, column, exists, func, insert, select, true, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 
 from scoring.assembly import Assembler, new_seed
@@ -111,11 +112,11 @@ def engine_cache(name: str) -> dict:
     mixes them, at the price of a dictionary lookup (no URL is rendered per request)."""
     engine = db.engine
     caches = _engine_caches.get(engine)
-    if caches is None:
-        caches = _engine_caches[engine] = {}
+    if caches is None:      # setdefault: threads that race here all get the one dict
+        caches = _engine_caches.setdefault(engine, {})
     cache = caches.get(name)
     if cache is None:
-        cache = caches[name] = {}
+        cache = caches.setdefault(name, {})
     return cache
 
 
@@ -398,17 +399,26 @@ class _DriverStatement:
         self.result_processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
                                   for c in stmt.exported_columns]
 
-    def execute(self, cursor, params: dict):
+    def _send(self, cursor, params: dict) -> None:
         values = self.compiled.construct_params(params)
         for name, proc in self.processors:
             values[name] = proc(values[name])
         cursor.execute(self.sql, [values[k] for k in self.order] if self.order else values)
+
+    def _row(self, row) -> tuple:
+        return tuple(proc(v) if proc else v for proc, v in zip(self.result_processors, row))
+
+    def execute(self, cursor, params: dict):
+        """The first row returned (None without one or without a RETURNING)."""
+        self._send(cursor, params)
         if not self.result_processors:
             return None
         row = cursor.fetchone()
-        if row is None:
-            return None
-        return tuple(proc(v) if proc else v for proc, v in zip(self.result_processors, row))
+        return None if row is None else self._row(row)
+
+    def execute_all(self, cursor, params: dict) -> list[tuple]:
+        self._send(cursor, params)
+        return [self._row(row) for row in cursor.fetchall()]
 
 
 _STEP_KEYS = ["attempt_id", "seq", "position", "question_id", "flagged", "client_id",
@@ -430,15 +440,69 @@ def _claim_and_append():
     return select(claim.c.deadline).select_from(claim).join(appended, true())
 
 
+# The columns of each save in _claim_and_append_many's JSON rows, with their types.
+_BATCH_COLUMNS = {"attempt_id": _steps.c.attempt_id.type, "owner": _attempts.c.user_id.type,
+                  "base_seq": _attempts.c.last_seq.type, "new_seq": _steps.c.seq.type,
+                  "position": _steps.c.position.type, "question_id": _steps.c.question_id.type,
+                  "flagged": _steps.c.flagged.type, "client_id": _steps.c.client_id.type,
+                  "response_json": _steps.c.response_json.type, "now": _steps.c.created_at.type,
+                  "ord": _steps.c.seq.type}
+
+
+def _claim_and_append_many():
+    """Several saves as one PostgreSQL statement: what _claim_and_append does for one, for
+    each row of a JSON array (json_to_recordset: one parameter, whatever the number of
+    saves, so one prepared statement serves every batch). Returns (ord, deadline) of each
+    save stored. A save is stored only if its claim holds and its client id is new to its
+    attempt; any other is left out (the caller sends it the checked way), so a refusal
+    never fails the others. Of several saves of one attempt in a batch only the first
+    is tried (they would race for one claim); the others are left out like refused ones."""
+    rows = (func.json_to_recordset(cast(bindparam("rows"), JSON))
+            .table_valued(*[column(name, type_) for name, type_ in _BATCH_COLUMNS.items()])
+            .render_derived(name="r", with_types=True))
+    v = (select(rows).ext(distinct_on(rows.c.attempt_id)).order_by(rows.c.attempt_id, rows.c.ord)
+         .subquery("v"))
+    claim = (update(_attempts)
+             .where(_attempts.c.id == v.c.attempt_id, _attempts.c.user_id == v.c.owner,
+                    _attempts.c.last_seq == v.c.base_seq, _attempts.c.submitted_at.is_(None),
+                    _attempts.c.deadline > v.c.now,
+                    select(_users.c.id).join(_roles, _roles.c.user_id == _users.c.id)
+                    .where(_users.c.id == v.c.owner, _users.c.active.is_(True),
+                           _roles.c.role == "candidate").exists(),
+                    ~exists().where(_steps.c.attempt_id == v.c.attempt_id,
+                                    _steps.c.client_id == v.c.client_id))
+             .values(last_seq=v.c.new_seq, last_position=v.c.position)
+             .returning(_attempts.c.deadline, *[v.c[k] for k in _BATCH_COLUMNS])
+             .cte("claim"))
+    named = {"seq": "new_seq", "created_at": "now"}
+    appended = (insert(_steps)
+                .from_select(_STEP_KEYS, select(*[claim.c[named.get(k, k)] for k in _STEP_KEYS]))
+                .returning(_steps.c.attempt_id, _steps.c.seq).cte("ins"))
+    return (select(claim.c.ord, claim.c.deadline).select_from(claim)
+            .join(appended, (appended.c.attempt_id == claim.c.attempt_id)
+                  & (appended.c.seq == claim.c.new_seq)))
+
+
+_build_lock = threading.Lock()
+
+
 def _save_statements():
+    """The save's statements for the current database and its group commit, built once per
+    process by one thread, and seen by the others only when complete."""
     cache = engine_cache("save_statements")
-    if not cache:
-        dialect = db.engine.dialect
-        cache["claim"] = _DriverStatement(_CLAIM_OWN, dialect)
-        cache["append"] = _DriverStatement(_APPEND, dialect, _STEP_KEYS)
-        if dialect.name == "postgresql":
-            cache["one"] = _DriverStatement(_claim_and_append(), dialect)
-        cache["integrity"] = dialect.loaded_dbapi.IntegrityError
+    if "group" not in cache:
+        with _build_lock:
+            if "group" not in cache:
+                dialect = db.engine.dialect
+                built = {"claim": _DriverStatement(_CLAIM_OWN, dialect),
+                         "append": _DriverStatement(_APPEND, dialect, _STEP_KEYS),
+                         "integrity": dialect.loaded_dbapi.IntegrityError,
+                         "dbapi_error": dialect.loaded_dbapi.Error}
+                if dialect.name == "postgresql":
+                    built["one"] = _DriverStatement(_claim_and_append(), dialect)
+                    built["many"] = _DriverStatement(_claim_and_append_many(), dialect)
+                built["group"] = _GroupCommit()
+                cache.update(built)     # every key at once (one C call, under the GIL)
     return cache
 
 
@@ -471,32 +535,39 @@ class _Save:
 
 
 class _GroupCommit:
-    """The usual saves of one process, stored in batches on SQLite. SQLite has one writer at
-    a time (the write gate queues them), and at saturation each save held the gate about
-    1.1 ms, several times the work done under it (a thread of a busy process waits for its
-    turn on the processor and for the GIL), so the gate was busy 92% of the time and saves
-    queued for it (bench/README.md). Now the thread that gets the gate takes every save its
-    process's other threads have queued meanwhile, stores each under its own savepoint (a
-    refused one undoes only itself) and commits them together: one gate and one transaction
-    for the batch. Each request is answered only after that commit, so an acknowledged
-    answer is as durable as before; a save that finds no queue is written alone, as before.
-    On PostgreSQL (row locks, writers run side by side) every save is its own statement and
-    transaction (_claim_and_append)."""
+    """The usual saves of one process and database, written in batches. The saves that queue
+    while a thread of the process is writing are written by the next writer together.
+
+    SQLite has one writer at a time (the write gate queues them), and at saturation each save
+    held the gate about 1.1 ms, several times the work done under it (a thread of a busy
+    process waits for its turn on the processor and for the GIL), so the gate was busy 92% of
+    the time and saves queued for it (bench/README.md). There the thread that gets the gate
+    takes every save queued meanwhile, stores each under its own savepoint (a refused one
+    undoes only itself) and commits them together: one gate and one transaction for the batch.
+
+    PostgreSQL runs writers side by side, but each statement costs a round trip, a commit and
+    the driver's work whatever it carries. There a lone save is one statement
+    (_claim_and_append) and a batch is one statement too (_claim_and_append_many), which
+    leaves a refused save out without failing the others; should the batch fail anyway (a
+    client id repeated from another server in the meantime, a deadlock), its saves are
+    written one by one.
+
+    Either way each request is answered only after the commit of its own save, so an
+    acknowledged answer is as durable as before; a save that finds no writer is written at
+    once, alone."""
 
     def __init__(self):
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[_Save] = []
         self._writing = False
-        self.batches = 0            # transactions written by _write (SQLite), and the saves
-        self.saves = 0              # in them: a process's figures (read by the tests)
+        self.batches = 0            # statements or transactions written (by the one writer
+        self.saves = 0              # at a time), and the saves in them: read by the tests
 
-    def store(self, params: dict, now: datetime) -> tuple[Ack, datetime] | None:
+    def store(self, params: dict, now: datetime, st: dict) -> tuple[Ack, datetime] | None:
         job = _Save(params, now)
-        st = _save_statements()
-        if "one" in st:
-            self._write_one(job, st)
-        elif not write_gate.active():
-            self._write(lambda: [job])
+        postgresql = "many" in st
+        if not postgresql and not write_gate.active():
+            self._write(lambda: [job], st)
         else:
             with self._cond:
                 self._queue.append(job)
@@ -507,7 +578,7 @@ class _GroupCommit:
                     self._writing = True
             if lead:
                 try:
-                    self._write(self._take)
+                    (self._write_pg if postgresql else self._write)(self._take, st)
                 finally:
                     with self._cond:
                         if not job.done:     # failed before taking the queue: not written
@@ -518,37 +589,81 @@ class _GroupCommit:
             raise RuntimeError("the batch this answer was written in failed") from job.error
         return job.result
 
-    def _write_one(self, job: _Save, st: dict) -> None:
-        """PostgreSQL: the save as its one statement, in autocommit (committed when it
-        returns). Writers run side by side there, so there is nothing to batch."""
+    def _take(self) -> list[_Save]:
+        """Every save queued so far, the writer's own first (on SQLite taken once the writer
+        holds the gate, so the saves that queued while it waited go in too)."""
+        with self._cond:
+            batch, self._queue = self._queue, []
+        return batch
+
+    @staticmethod
+    def _autocommit(run):
+        """run(cursor) on a pooled PostgreSQL connection in autocommit (each statement its
+        own transaction, committed when it returns), which then goes back to the pool in
+        transaction mode, as the app's other users expect, or is dropped."""
         conn = db.engine.raw_connection()
         try:
             driver = conn.driver_connection
             driver.autocommit = True
             cursor = conn.cursor()
             try:
-                row = st["one"].execute(cursor, dict(job.params, now=job.now))
-            except st["integrity"]:     # the client id was used before: nothing stored
-                row = None
+                return run(cursor)
             finally:
                 cursor.close()
                 try:
-                    driver.autocommit = False      # the pool's other users expect transactions
+                    driver.autocommit = False
                 except Exception:       # noqa: BLE001  (a broken connection: never reuse it)
                     conn.invalidate()
-            job.result = None if row is None else (Ack(job.params["new_seq"], job.now), row[0])
         finally:
             conn.close()
 
-    def _take(self) -> list[_Save]:
-        """Every save queued so far, the writer's own first (taken once the writer holds the
-        gate, so the saves that queued while it waited go in too)."""
-        with self._cond:
-            batch, self._queue = self._queue, []
-        return batch
+    def _write_pg(self, take, st: dict) -> None:
+        batch = take()
+        self.batches += 1
+        self.saves += len(batch)
+        try:
+            if len(batch) == 1:
+                self._write_one(batch[0], st)
+                return
+            try:
+                rows = self._autocommit(lambda cursor: st["many"].execute_all(
+                    cursor, {"rows": _batch_json(batch)}))
+            except st["dbapi_error"] as exc:
+                log.warning("a batch of %d saves failed (%s); writing them one by one",
+                            len(batch), type(exc).__name__,
+                            extra={"event": "save_batch_failed", "saves": len(batch)})
+                for job in batch:
+                    try:
+                        self._write_one(job, st)
+                    except Exception as exc:    # noqa: BLE001  (that request answers 500)
+                        job.error = exc
+                return
+            stored = dict(rows)
+            for i, job in enumerate(batch):
+                deadline = stored.get(i)
+                job.result = None if deadline is None else (Ack(job.params["new_seq"], job.now),
+                                                            deadline)
+        except BaseException as exc:     # the lone save or the batch failed: nothing stored
+            for job in batch:
+                if job.result is None and job.error is None:
+                    job.error = exc
+            raise
+        finally:
+            for job in batch:
+                job.done = True
 
-    def _write(self, take) -> None:
-        st = _save_statements()
+    def _write_one(self, job: _Save, st: dict) -> None:
+        """One save as its one statement; a repeated client id stores nothing."""
+        def run(cursor):
+            try:
+                return st["one"].execute(cursor, dict(job.params, now=job.now))
+            except st["integrity"]:
+                return None
+        row = self._autocommit(run)
+        job.result = None if row is None else (Ack(job.params["new_seq"], job.now), row[0])
+
+    def _write(self, take, st: dict) -> None:
+        """SQLite: the batch in one transaction under the write gate."""
         batch: list[_Save] = []
         conn = db.engine.raw_connection()
         try:
@@ -585,7 +700,20 @@ class _GroupCommit:
                 job.done = True
 
 
-_group_commit = _GroupCommit()
+def _batch_json(batch: list[_Save]) -> str:
+    """The rows of _claim_and_append_many: each save's parameters, its time and its place."""
+    return json.dumps([{"attempt_id": p["attempt_id"], "owner": p["owner"],
+                        "base_seq": p["base_seq"], "new_seq": p["new_seq"],
+                        "position": p["position"], "question_id": p["question_id"],
+                        "flagged": p["flagged"], "client_id": p["client_id"],
+                        "response_json": p["response_json"], "now": job.now.isoformat(), "ord": i}
+                       for i, job in enumerate(batch) for p in (job.params,)])
+
+
+def group_commit() -> _GroupCommit:
+    """The current database's group commit in this process (one per engine, so a process
+    serving several apps, as the tests do, never writes one's saves into another)."""
+    return _save_statements()["group"]
 
 
 def store_save(params: dict, now: datetime) -> tuple[Ack, datetime] | None:
@@ -593,7 +721,8 @@ def store_save(params: dict, now: datetime) -> tuple[Ack, datetime] | None:
     an Ack and the attempt's deadline. None, with nothing stored, when the claim fails
     (stale, finished, past the deadline, the user deactivated or no longer a candidate) or
     the client id was used before: the caller then takes the checked way."""
-    return _group_commit.store(params, now)
+    st = _save_statements()
+    return st["group"].store(params, now, st)
 
 
 def score_attempt(attempt: Attempt) -> None:

@@ -624,6 +624,17 @@ class Servers:
                     p.wait()
 
 
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, every core, from /proc/stat:
+    what no process's own figure shows too (the kernel's threads and interrupts, e.g.
+    writing the disk's journal for a database's commits)."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq = f[:7]
+    return (user + nice + system + irq + softirq) / tick, (idle + iowait) / tick
+
+
 def postgres_cpu_s(pgdir) -> float:
     """CPU seconds used so far by a PostgreSQL server: the postmaster, the children it has
     reaped (cutime, cstime) and its live ones (the backends). 0 without a server (SQLite
@@ -888,6 +899,9 @@ def main(argv=None):
         env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance,
                    SECRET_KEY="bench-" + uuid.uuid4().hex, CBT_LOGIN_RATE_LIMIT="off",
                    PYTHONPATH=str(ROOT))
+        if args.threads is None:
+            from app.cli import DEFAULT_THREADS
+            args.threads = DEFAULT_THREADS      # reported with the figures
         if args.workers is None and args.servers > 1:
             # K servers on this one machine stand for K machines: each gets its share of
             # the cores, as it would on its own (README, "Several app servers").
@@ -997,16 +1011,19 @@ def main(argv=None):
         # The two phases alternate --sat-rounds times: this machine's speed drifts by tens
         # of percent over seconds (shared cores), and the ratio of two phases taken once
         # each measured that drift as much as the server.
-        # n, latencies, requests, server CPU s, generator CPU s, database server CPU s
-        totals = {what: [0, [], 0, 0.0, 0.0, 0.0] for what in ("save", "bare")}
+        # n, latencies, requests, server CPU s, generator CPU s, database server CPU s,
+        # machine busy s, machine idle s
+        totals = {what: [0, [], 0, 0.0, 0.0, 0.0, 0.0, 0.0] for what in ("save", "bare")}
         gen_pids = {p.pid for p in procs}
         for _round in range(args.sat_rounds):
             for what in ("save", "bare"):
                 t_start = time.time() + 1.0
                 c0, g0, d0 = servers.cpu_s(), pids_cpu_s(gen_pids), postgres_cpu_s(pgdir)
+                m0 = machine_cpu_s()
                 got = ask_all([{"op": "saturate", "what": what, "savers": s, "t_start": t_start,
                                 "warm": 2.0, "dur": args.sat_seconds} for s in savers])
                 c1, g1, d1 = servers.cpu_s(), pids_cpu_s(gen_pids), postgres_cpu_s(pgdir)
+                m1 = machine_cpu_s()
                 t = totals[what]
                 t[0] += sum(x["n"] for x in got)
                 t[1] += [v for x in got for v in x["lat"]]
@@ -1014,11 +1031,14 @@ def main(argv=None):
                 t[3] += c1 - c0
                 t[4] += g1 - g0
                 t[5] += d1 - d0
+                t[6] += m1[0] - m0[0]
+                t[7] += m1[1] - m0[1]
                 log(f"saturation {what}: {sum(x['n'] for x in got) / args.sat_seconds:.0f} req/s")
         span = args.sat_seconds * args.sat_rounds
         sat = {what: (n / span, lat, cpu * 1000 / max(1, nreq), gcpu * 1000 / max(1, nreq),
-                      dcpu * 1000 / max(1, nreq))
-               for what, (n, lat, nreq, cpu, gcpu, dcpu) in totals.items()}
+                      dcpu * 1000 / max(1, nreq), mbusy * 1000 / max(1, nreq),
+                      midle / max(1e-9, mbusy + midle))
+               for what, (n, lat, nreq, cpu, gcpu, dcpu, mbusy, midle) in totals.items()}
         final = ask_all([{"op": "results", "savers": s} for s in savers])
         sat_results = {}
         for r in final:
@@ -1063,6 +1083,12 @@ def main(argv=None):
             # PostgreSQL's processes (0 on SQLite, which is inside the servers' figure).
             "db_cpu_ms_per_save": round(sat["save"][4], 2),
             "db_cpu_ms_per_bare": round(sat["bare"][4], 2),
+            # Every core's busy time, whoever used it (the kernel's own threads too), and
+            # the share of the phases the cores stood idle (a saturated phase leaves ~0).
+            "machine_cpu_ms_per_save": round(sat["save"][5], 2),
+            "machine_cpu_ms_per_bare": round(sat["bare"][5], 2),
+            "machine_idle_save": round(sat["save"][6], 3),
+            "machine_idle_bare": round(sat["bare"][6], 3),
             "exam_requests": sum(r["nreq"] for r in exam),
             "server_cpu_ms_per_exam_request": round(cpu_exam * 1000 / max(1, sum(r["nreq"] for r in exam)), 2),
             "server_cpu_s_exam": round(cpu_exam, 1),

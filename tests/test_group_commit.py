@@ -1,12 +1,14 @@
-"""The usual save's write (app.exam._GroupCommit). On SQLite, saves that queue while
-another thread of the process writes are stored by that thread in one transaction, each
-under its own savepoint, and each answered only after the commit; on PostgreSQL each save
-is one statement."""
+"""The usual save's write (app.exam._GroupCommit). Saves that queue while another thread of
+the process writes are stored by the next writer together, and each is answered only after
+the commit: on SQLite in one transaction, each under its own savepoint; on PostgreSQL in one
+statement, which leaves a refused save out. A lone save on PostgreSQL is one statement."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -44,14 +46,35 @@ def params_for(app, username, state, position, base_seq, client_id=None):
 
 def wait_queued(n, timeout=10):
     end = time.monotonic() + timeout
-    while len(exam._group_commit._queue) < n:
-        assert time.monotonic() < end, f"only {len(exam._group_commit._queue)} of {n} saves queued"
+    group = exam.group_commit()
+    while len(group._queue) < n:
+        assert time.monotonic() < end, f"only {len(group._queue)} of {n} saves queued"
         time.sleep(0.005)
 
 
-def run_in_threads(app, params_list, hold_gate=True):
-    """store_save for each params from its own thread, queued in the given order while this
-    thread holds the write gate (so they form one batch when it lets go)."""
+@contextmanager
+def writer_busy():
+    """As if another thread of this process were writing: saves queue until it ends (on
+    SQLite it holds the write gate; on PostgreSQL the group commit's writer flag)."""
+    if write_gate.active():
+        with write_gate():
+            yield
+        return
+    group = exam.group_commit()
+    with group._cond:
+        assert not group._writing
+        group._writing = True
+    try:
+        yield
+    finally:
+        with group._cond:
+            group._writing = False
+            group._cond.notify_all()
+
+
+def run_in_threads(app, params_list):
+    """store_save for each params from its own thread, queued in the given order while a
+    writer is busy (so they form one batch when it is done)."""
     results, errors = [None] * len(params_list), [None] * len(params_list)
 
     def one(i, params):
@@ -62,7 +85,7 @@ def run_in_threads(app, params_list, hold_gate=True):
                 errors[i] = exc
 
     threads = []
-    with app.app_context(), write_gate():
+    with app.app_context(), writer_busy():
         for i, params in enumerate(params_list):
             t = threading.Thread(target=one, args=(i, params))
             t.start()
@@ -86,31 +109,37 @@ def last_seq(app, attempt_id):
         return db.session.scalar(select(Attempt.last_seq).where(Attempt.id == attempt_id))
 
 
-def test_saves_queued_together_are_stored_together_and_a_refused_one_undoes_only_itself(app, sqlite_only):
+def test_saves_queued_together_are_stored_together_and_a_refused_one_undoes_only_itself(app):
     (_c1, s1), (_c2, s2), (_c3, s3) = (sitting(app, f"candidate{i}") for i in (1, 2, 3))
     a, b, d = s1["seq"], s2["seq"], s3["seq"]
     dup = uuid.uuid4().hex
     batch = [
         params_for(app, "candidate1", s1, 1, a, client_id=dup),   # stored: a+1
         params_for(app, "candidate1", s1, 2, a),                  # stale: a was taken just before
-        params_for(app, "candidate1", s1, 3, a + 1, client_id=dup),  # claims a+2, then the
-                                                                  # client id is a repeat: undone
+        params_for(app, "candidate1", s1, 3, a + 1, client_id=dup),  # a repeated client id:
+                # SQLite claims a+2 and undoes it; PostgreSQL tries the first save of an
+                # attempt in a batch only (the others go the checked way)
         params_for(app, "candidate2", s2, 1, b),                  # stored
         params_for(app, "candidate3", s3, 4, d),                  # stored
     ]
-    before = exam._group_commit.batches, exam._group_commit.saves
+    with app.app_context():
+        group = exam.group_commit()
+    before = group.batches, group.saves
     results, errors = run_in_threads(app, batch)
     assert errors == [None] * 5
-    assert (exam._group_commit.batches - before[0], exam._group_commit.saves - before[1]) == (1, 5)
+    assert (group.batches - before[0], group.saves - before[1]) == (1, 5)
     ok = [r is not None for r in results]
     assert ok == [True, False, False, True, True]
     assert [r[0].seq for r in results if r] == [a + 1, b + 1, d + 1]
-    # The third save's claim (a+1 -> a+2) went back with its savepoint: the attempt is at
-    # a+1, and the next save from there is accepted.
+    # The attempt is at a+1 (on SQLite the third save's claim went back with its
+    # savepoint), and the next save from there is accepted.
     assert last_seq(app, s1["attempt"]) == a + 1
     assert steps(app, s1["attempt"])[-1] == (a + 1, dup)
     assert [s for s, _ in steps(app, s1["attempt"])] == list(range(1, a + 2))
     assert steps(app, s2["attempt"])[-1][0] == b + 1 and steps(app, s3["attempt"])[-1][0] == d + 1
+    with app.app_context():
+        deadlines = dict(db.session.execute(select(Attempt.id, Attempt.deadline)).all())
+    assert [r[1] for r in results if r] == [deadlines[s["attempt"]] for s in (s1, s2, s3)]
     again = run_in_threads(app, [params_for(app, "candidate1", s1, 2, a + 1)])[0][0]
     assert again[0].seq == a + 2
 
@@ -205,3 +234,69 @@ def test_postgresql_saves_in_one_statement_and_a_repeated_client_id_undoes_its_c
     with app.app_context():
         again = store_save(params_for(app, "candidate1", s1, 2, a + 1), utcnow())
     assert again[0].seq == a + 2 and last_seq(app, s1["attempt"]) == a + 2
+
+
+def test_postgresql_batch_leaves_out_a_client_id_already_stored_and_stores_the_rest(app, pg_only, caplog):
+    """A save repeated after it was stored (its reply lost) is left out of the batch by the
+    statement itself: the others are stored without falling back to one by one."""
+    (_c1, s1), (_c2, s2) = (sitting(app, f"candidate{i}") for i in (1, 2))
+    a, b, dup = s1["seq"], s2["seq"], uuid.uuid4().hex
+    first = run_in_threads(app, [params_for(app, "candidate1", s1, 1, a, client_id=dup)])[0][0]
+    assert first[0].seq == a + 1
+    with app.app_context():
+        group = exam.group_commit()
+    before = group.batches
+    caplog.set_level(logging.WARNING, logger="cbt.exam")
+    results, errors = run_in_threads(app, [
+        params_for(app, "candidate1", s1, 2, a + 1, client_id=dup),
+        params_for(app, "candidate2", s2, 1, b)])
+    assert errors == [None, None] and group.batches - before == 1
+    assert results[0] is None and results[1][0].seq == b + 1
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "save_batch_failed"]
+    assert last_seq(app, s1["attempt"]) == a + 1 and steps(app, s1["attempt"])[-1] == (a + 1, dup)
+    assert last_seq(app, s2["attempt"]) == b + 1
+
+
+def test_postgresql_a_failed_batch_is_written_save_by_save(app, pg_only, monkeypatch, caplog):
+    """Should the batch statement fail (a client id stored from another server after the
+    statement began, a deadlock), its saves are written one by one, each refused or stored
+    on its own, and the failure is logged."""
+    (_c1, s1), (_c2, s2) = (sitting(app, f"candidate{i}") for i in (1, 2))
+    a, b, dup = s1["seq"], s2["seq"], uuid.uuid4().hex
+    with app.app_context():
+        stmts = exam._save_statements()
+        integrity = db.engine.dialect.loaded_dbapi.IntegrityError
+    calls = []
+
+    class Failing:
+        def execute_all(self, cursor, params):
+            calls.append(params)
+            raise integrity("duplicate key value violates unique constraint")
+
+    monkeypatch.setitem(stmts, "many", Failing())
+    caplog.set_level(logging.WARNING, logger="cbt.exam")
+    results, errors = run_in_threads(app, [
+        params_for(app, "candidate1", s1, 1, a, client_id=dup),     # stored: a+1
+        params_for(app, "candidate2", s2, 1, b),                    # stored: b+1
+        params_for(app, "candidate1", s1, 2, a + 1, client_id=dup),  # repeated id: claim undone
+    ])
+    assert len(calls) == 1 and errors == [None] * 3
+    assert [r and r[0].seq for r in results] == [a + 1, b + 1, None]
+    assert [r.saves for r in caplog.records if getattr(r, "event", "") == "save_batch_failed"] == [3]
+    assert last_seq(app, s1["attempt"]) == a + 1 and steps(app, s1["attempt"])[-1] == (a + 1, dup)
+    assert last_seq(app, s2["attempt"]) == b + 1
+
+
+def test_each_process_has_two_database_connections_per_thread(monkeypatch, tmp_path):
+    """A request thread holds a connection and may take a second to write a batch, so the
+    pool follows `cbt serve --threads` (CBT_THREADS): smaller, threads wait for each other
+    (on SQLite, one holding the write gate for one waiting for the gate)."""
+    from app import _pool_options, create_app
+    monkeypatch.setenv("CBT_THREADS", "16")
+    assert _pool_options("postgresql://u@h/db") == {"pool_size": 17, "max_overflow": 17}
+    assert _pool_options("sqlite://") == {} and _pool_options("sqlite:///:memory:") == {}
+    made = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pool.sqlite'}",
+                       "SECRET_KEY": "pool-test"}, instance_path=str(tmp_path))
+    with made.app_context():
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (17, 17)
+        db.engine.dispose()
