@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import math
 import multiprocessing as mp
@@ -871,6 +872,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.db == "sqlite" and args.servers != 1:
         ap.error("--servers > 1 needs --db postgresql (one SQLite file per machine)")
+    # The generators import aiohttp in their own processes; without it they would die there
+    # and leave the run waiting on their pipes, so say so here before anything starts.
+    if importlib.util.find_spec("aiohttp") is None:
+        ap.error("the generator needs aiohttp: pip install -e '.[bench]'")
     random.seed(args.seed)
     t_begin = time.time()
     machine = MachineLoad()
@@ -967,6 +972,7 @@ def main(argv=None):
         time.sleep(max(0.0, deadline - time.time()))
         scored_after = None
         poll_end = deadline + 600
+        next_progress = deadline
         while time.time() < poll_end:
             try:
                 left = dbh.unscored(session_id)
@@ -978,6 +984,9 @@ def main(argv=None):
             if left == 0 and n_attempts >= len(names):
                 scored_after = time.time() - deadline
                 break
+            if time.time() >= next_progress:      # how the backlog drains, for the log
+                log(f"unscored {left} at deadline+{time.time() - deadline:.1f}s")
+                next_progress += 2.0
             if left == 0 and n_attempts < len(names) and time.time() > deadline + 60:
                 scored_after = time.time() - deadline
                 break
@@ -1084,7 +1093,9 @@ def main(argv=None):
             "db_cpu_ms_per_save": round(sat["save"][4], 2),
             "db_cpu_ms_per_bare": round(sat["bare"][4], 2),
             # Every core's busy time, whoever used it (the kernel's own threads too), and
-            # the share of the phases the cores stood idle (a saturated phase leaves ~0).
+            # the share of the phases the cores stood idle. The window read includes the
+            # 1 s wait before each phase starts, so a saturated phase still shows about
+            # 1 / (3 + --sat-seconds) idle (1/8 with the default 5 s).
             "machine_cpu_ms_per_save": round(sat["save"][5], 2),
             "machine_cpu_ms_per_bare": round(sat["bare"][5], 2),
             "machine_idle_save": round(sat["save"][6], 3),
