@@ -986,7 +986,7 @@ def main(argv=None):
                 break
             if time.time() >= next_progress:      # how the backlog drains, for the log
                 log(f"unscored {left} at deadline+{time.time() - deadline:.1f}s")
-                next_progress += 2.0
+                next_progress = time.time() + 2.0   # no burst of lines after a slow poll
             if left == 0 and n_attempts < len(names) and time.time() > deadline + 60:
                 scored_after = time.time() - deadline
                 break
