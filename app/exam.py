@@ -220,9 +220,9 @@ _CLAIM = (update(_attempts)
           .values(last_seq=bindparam("new_seq"), last_position=bindparam("position")))
 _APPEND = insert(_steps)
 # The same claim for the usual save, limited to the attempt of the signed-in user, who must
-# still be active and a candidate (what load_user and role_required would check: the usual
-# save then needs no query of its own for the principal), and returning the deadline, so
-# the attempt need not be loaded.
+# still be active and a candidate, in a session not ended since (what load_user and
+# role_required would check: the usual save then needs no query of its own for the
+# principal), and returning the deadline, so the attempt need not be loaded.
 _users, _roles = User.__table__, UserRole.__table__
 _CLAIM_OWN = (update(_attempts)
               .where(_attempts.c.id == bindparam("attempt_id"),
@@ -231,6 +231,7 @@ _CLAIM_OWN = (update(_attempts)
                      _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"),
                      select(_users.c.id).join(_roles, _roles.c.user_id == _users.c.id)
                      .where(_users.c.id == bindparam("owner"), _users.c.active.is_(True),
+                            _users.c.session_epoch == bindparam("epoch"),
                             _roles.c.role == "candidate").exists())
               .values(last_seq=bindparam("new_seq"), last_position=bindparam("position"))
               .returning(_attempts.c.deadline))
@@ -355,12 +356,13 @@ def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
     return hit
 
 
-def prepare_save(attempt_id: int, user_id: int, *, base_seq, client_id, position, question_id,
-                 response, flagged) -> dict | None:
+def prepare_save(attempt_id: int, user_id: int, epoch: int, *, base_seq, client_id, position,
+                 question_id, response, flagged) -> dict | None:
     """The checks of the usual save that need no write: the user's own attempt, the question
     at that position of their form, a well-formed answer. Returns the parameters for
-    store_save, or None for anything unusual, which the caller then sends the full way
-    (record_answer) to be answered precisely."""
+    store_save (whose claim checks the user and the session epoch), or None for anything
+    unusual, which the caller then sends the full way (record_answer) to be answered
+    precisely."""
     try:
         _check_save(base_seq, client_id, position, flagged)
     except Refused:
@@ -376,7 +378,7 @@ def prepare_save(attempt_id: int, user_id: int, *, base_seq, client_id, position
         value = coerce_response(q.type, [c.key for c in q.choices], response)
     except ResponseError:
         return None
-    return {"attempt_id": attempt_id, "owner": owner, "base_seq": base_seq,
+    return {"attempt_id": attempt_id, "owner": owner, "epoch": epoch, "base_seq": base_seq,
             "new_seq": base_seq + 1, "position": position, "question_id": question_id,
             "flagged": flagged, "client_id": client_id,
             "response_json": None if value is None else json.dumps(value, ensure_ascii=False)}
@@ -442,6 +444,7 @@ def _claim_and_append():
 
 # The columns of each save in _claim_and_append_many's JSON rows, with their types.
 _BATCH_COLUMNS = {"attempt_id": _steps.c.attempt_id.type, "owner": _attempts.c.user_id.type,
+                  "epoch": _users.c.session_epoch.type,
                   "base_seq": _attempts.c.last_seq.type, "new_seq": _steps.c.seq.type,
                   "position": _steps.c.position.type, "question_id": _steps.c.question_id.type,
                   "flagged": _steps.c.flagged.type, "client_id": _steps.c.client_id.type,
@@ -468,6 +471,7 @@ def _claim_and_append_many():
                     _attempts.c.deadline > v.c.now,
                     select(_users.c.id).join(_roles, _roles.c.user_id == _users.c.id)
                     .where(_users.c.id == v.c.owner, _users.c.active.is_(True),
+                           _users.c.session_epoch == v.c.epoch,
                            _roles.c.role == "candidate").exists(),
                     ~exists().where(_steps.c.attempt_id == v.c.attempt_id,
                                     _steps.c.client_id == v.c.client_id))
@@ -702,7 +706,7 @@ class _GroupCommit:
 
 def _batch_json(batch: list[_Save]) -> str:
     """The rows of _claim_and_append_many: each save's parameters, its time and its place."""
-    return json.dumps([{"attempt_id": p["attempt_id"], "owner": p["owner"],
+    return json.dumps([{"attempt_id": p["attempt_id"], "owner": p["owner"], "epoch": p["epoch"],
                         "base_seq": p["base_seq"], "new_seq": p["new_seq"],
                         "position": p["position"], "question_id": p["question_id"],
                         "flagged": p["flagged"], "client_id": p["client_id"],

@@ -20,6 +20,27 @@ ROLE_NAMES = {
 }
 
 
+def session_id(user_id: int, epoch: int) -> str:
+    """The user as a sign-in session names them: the id and the session epoch."""
+    return f"{user_id}:{epoch}"
+
+
+def parse_session_id(value) -> tuple[int, int] | None:
+    """(user id, epoch) from a session's user id; None for anything else (both fit a 32-bit
+    column). A bare id (a session from before epochs) reads as epoch 0, which the user's
+    next sign-out ends."""
+    if not isinstance(value, str):
+        return None
+    uid, colon, epoch = value.partition(":")
+    if not (uid.isascii() and uid.isdigit() and len(uid) <= 9):
+        return None
+    if not colon:
+        return int(uid), 0
+    if not (epoch.isascii() and epoch.isdigit() and len(epoch) <= 9):
+        return None
+    return int(uid), int(epoch)
+
+
 def utcnow() -> datetime:
     """Naive UTC: the one form every database stores the same way."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -33,11 +54,22 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Named in every sign-in session (its cookie holds "id:epoch"); raising it ends every
+    # session of the user on every server at once: sign-out, a new password, deactivation.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt: a memory-hard, modern scheme.
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere (the caller commits)."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie names
+        return session_id(self.id, self.session_epoch or 0)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

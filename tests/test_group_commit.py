@@ -36,8 +36,9 @@ def sitting(app, username):
 def params_for(app, username, state, position, base_seq, client_id=None):
     qid, response = key_for(app, state, position)
     with app.app_context():
-        uid = db.session.scalar(select(User.id).where(User.username == username))
-        params = prepare_save(state["attempt"], uid, base_seq=base_seq,
+        uid, epoch = db.session.execute(select(User.id, User.session_epoch)
+                                        .where(User.username == username)).one()
+        params = prepare_save(state["attempt"], uid, epoch, base_seq=base_seq,
                               client_id=client_id or uuid.uuid4().hex, position=position,
                               question_id=qid, response=response, flagged=False)
     assert params

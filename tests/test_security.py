@@ -372,7 +372,9 @@ def test_a_successful_sign_in_resets_the_count(app):
     for _ in range(4):
         login(c, "candidate1", "wrong")
     assert login(c, "candidate1", PASSWORD).status_code == 302
-    c.post_form("/logout")
+    c.get("/exam/")                     # the token changes at sign-in: a page gives the new one
+    assert c.post_form("/logout").status_code == 302
+    c.get("/login")                     # and again at sign-out
     for _ in range(4):
         assert login(c, "candidate1", "wrong").status_code == 401
     assert login(c, "candidate1", "wrong").status_code == 429

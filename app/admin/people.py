@@ -314,6 +314,8 @@ def set_roles(user: User, roles: set[str], active: bool, by: User) -> dict:
     if user.active != active:
         changed["active"] = [user.active, active]
         user.active = active
+        if not active:      # and enabling again does not bring back a session from before
+            user.end_sessions()
     db.session.flush()
     if changed:
         audit.record("user_roles_changed", by.id, target_user_id=user.id, username=user.username,

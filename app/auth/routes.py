@@ -7,16 +7,16 @@ import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_login.utils import login_url
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
 from ..errors import error_response, wants_json
 from ..extensions import db, login_manager
-from ..models import User, UserRole, utcnow
+from ..models import User, UserRole, parse_session_id, session_id, utcnow
 from . import throttle
 from .forms import LoginForm
 
@@ -34,45 +34,58 @@ class Principal(UserMixin):
     query. Every request loads it (the answer saves of 2,000 candidates included), and the
     ORM's User with its roles relationship cost four times as much; code that needs the
     User itself (to change it) loads it with `db.session.get(User, current_user.id)`."""
-    __slots__ = ("id", "username", "display_name", "role_set")
+    __slots__ = ("id", "epoch", "username", "display_name", "role_set")
 
-    def __init__(self, id: int, username: str, display_name: str, roles: frozenset[str]):
-        self.id, self.username, self.display_name, self.role_set = id, username, display_name, roles
+    def __init__(self, id: int, epoch: int, username: str, display_name: str,
+                 roles: frozenset[str]):
+        self.id, self.epoch, self.username, self.display_name, self.role_set = \
+            id, epoch, username, display_name, roles
 
     def has_role(self, *roles: str) -> bool:
         return not self.role_set.isdisjoint(roles)
 
+    def get_id(self) -> str:
+        return session_id(self.id, self.epoch)
 
+
+# The session's epoch is part of the one query every request makes anyway: a session the
+# user has ended (sign-out, new password, deactivation) costs no extra round trip to refuse.
 _PRINCIPAL = (select(User.id, User.username, User.display_name, UserRole.role)
               .outerjoin(UserRole, UserRole.user_id == User.id)
-              .where(User.id == bindparam("uid"), User.active.is_(True)))
+              .where(User.id == bindparam("uid"), User.active.is_(True),
+                     User.session_epoch == bindparam("epoch")))
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """None (signed out) for an unknown or deactivated user: deactivating someone ends the
-    sessions they have open."""
-    try:
-        uid = int(user_id)
-    except ValueError:
+    """None (signed out) for an unknown or deactivated user, or a session the user has
+    ended since: deactivating someone, a new password or signing out ends the sessions
+    they have open, on every server, a cookie copied before included."""
+    named = parse_session_id(user_id)
+    if named is None:
         return None
-    rows = db.session.connection().execute(_PRINCIPAL, {"uid": uid}).all()
+    uid, epoch = named
+    rows = db.session.connection().execute(_PRINCIPAL, {"uid": uid, "epoch": epoch}).all()
     if not rows:
         return None
-    return Principal(rows[0].id, rows[0].username, rows[0].display_name,
+    return Principal(rows[0].id, epoch, rows[0].username, rows[0].display_name,
                      frozenset(r.role for r in rows if r.role))
 
 
-def session_user_id() -> int | None:
-    """The user id the signed session cookie names, without loading the user: for the one
-    route (the answer save) whose own statement checks the user (active, role) as it
-    writes. Flask-Login keeps it under "_user_id"; session protection is "basic", which
-    never signs anyone out, so the cookie alone decides who this is, as for load_user."""
-    uid = session.get("_user_id")
-    try:
-        return int(uid) if uid is not None else None
-    except (TypeError, ValueError):
-        return None
+def session_user() -> tuple[int, int] | None:
+    """(user id, session epoch) the signed session cookie names, without loading the user:
+    for the one route (the answer save) whose own statement checks the user (active, role,
+    epoch) as it writes. Flask-Login keeps it under "_user_id"; session protection is
+    "basic", which never signs anyone out, so the cookie and the user's row decide, as
+    for load_user."""
+    return parse_session_id(session.get("_user_id"))
+
+
+def _fresh_session() -> None:
+    """A new session at sign-in and sign-out: nothing of the previous one (its CSRF token
+    above all) carries over into the next, so a token read before cannot be replayed."""
+    session.clear()
+    g.pop("csrf_token", None)       # Flask-WTF's per-request copy of the token
 
 
 @login_manager.unauthorized_handler
@@ -148,9 +161,10 @@ def login():
         throttle.clear_user(username)
     if not user.password_hash.startswith("scrypt:"):
         user.set_password(form.password.data)       # an older scheme: upgrade it now
-    login_user(user)
     audit.record("login", user.id)
     db.session.commit()
+    _fresh_session()
+    login_user(user)        # after the commit: the session names the epoch stored
     target = request.args.get("next", "")
     # Only same-site paths: never an open redirect.
     if not target.startswith("/") or target.startswith("//") or target.startswith("/\\") \
@@ -187,8 +201,13 @@ def _failed(form: LoginForm, username: str, user: User | None, ip: str, policy):
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends every session of the user, not only this browser's: a cookie copied from a
+    shared PC before sign-out is worth nothing afterwards, on any server."""
+    db.session.execute(update(User).where(User.id == current_user.id)
+                       .values(session_epoch=User.session_epoch + 1))
     audit.record("logout", current_user.id)
     db.session.commit()
     logout_user()
+    _fresh_session()
     flash("ログアウトしました。", "info")
     return redirect(url_for("auth.login"))

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit
-from ..auth.routes import role_required, session_user_id
+from ..auth.routes import role_required, session_user
 from ..errors import error_response
 from ..exam import (Refused, attempt_questions, close_if_expired,
                     open_sessions_for, prepare_save, record_answer, remember_position,
@@ -131,16 +131,17 @@ def save(attempt_id: int):
     then stored (on SQLite in two statements, together with the saves queued beside it, in
     one transaction; on PostgreSQL in one statement: exam._GroupCommit) and answered after
     the commit; it does not load the signed-in user first, because its claim statement
-    requires the session's user to own the attempt and to be an active candidate (see
-    exam._CLAIM_OWN).
+    requires the session's user to own the attempt and to be an active candidate whose
+    session has not been ended (see exam._CLAIM_OWN).
     Anything else (signed out, another role, someone else's attempt, stale, late,
     malformed) takes the checked way below, with nothing stored here, and is answered
     precisely and logged there."""
     now = utcnow()
     body = request.get_json(silent=True)
-    uid = session_user_id()
-    if uid is not None and isinstance(body, dict):
-        params = prepare_save(attempt_id, uid, base_seq=body.get("base_seq"),
+    principal = session_user()
+    if principal is not None and isinstance(body, dict):
+        uid, epoch = principal
+        params = prepare_save(attempt_id, uid, epoch, base_seq=body.get("base_seq"),
                               client_id=body.get("client_id"), position=body.get("position"),
                               question_id=body.get("question_id"), response=body.get("response"),
                               flagged=body.get("flagged", False))
