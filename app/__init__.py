@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .dbhealth import check_writable, refuse_read_only_sqlite
 from .extensions import csrf, db, login_manager
 from .logs import configure_logging
 
@@ -168,11 +169,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     @app.get("/readyz")
     def readyz():
-        """The database answers too: what a proxy should route on."""
+        """The database takes writes too (a committed write of one row): what a proxy
+        should route on. Not ready while saves would fail, ready again once they would not."""
         try:
-            db.session.execute(db.text("SELECT 1"))
-        except Exception:           # any failure means 'not ready'; the log says why
-            app.logger.exception("readiness check failed")
+            check_writable(db)
+        except Exception as exc:    # any failure means 'not ready'; the log says why
+            # A proxy asks every few seconds: one line with the cause, not a trace each time.
+            app.logger.warning("not ready: %s: %s", type(exc).__name__, exc,
+                               extra={"reason": "database_unavailable"})
             db.session.rollback()
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}
@@ -217,6 +221,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     # WAL lets readers run beside the one writer; the busy timeout queues writers instead
     # of failing them when many candidates save at once.
     if type(dbapi_connection).__module__.startswith("sqlite3"):
+        refuse_read_only_sqlite(dbapi_connection)
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=10000")

@@ -7,9 +7,10 @@ import math
 from flask import current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from .dbhealth import DatabaseUnavailable, unavailable
 from .extensions import db
 
 # Each line also carries the request's fields (request_id, method, path, remote_addr,
@@ -26,6 +27,8 @@ MESSAGES = {
     413: ("送信内容が大きすぎます", "送信できる大きさを超えています。"),
     429: ("試行回数が多すぎます", "しばらく待ってから再度お試しください。"),
     500: ("システムエラー", "システムでエラーが発生しました。時間をおいて再度お試しください。"),
+    503: ("一時的に利用できません", "データベースに一時的に書き込めません。少し待ってからもう一度お試しください。"
+                              "解答は自動的に再送信されます。"),
 }
 
 # Request JSON deeper than this is refused: no answer needs more than two levels.
@@ -140,6 +143,19 @@ def register(app) -> None:
         log.warning("database refused a value on %s %s", request.method, request.path,
                     exc_info=exc, extra={"reason": "bad_value"})
         return error_response(400, "送信内容に処理できない値が含まれています。", code="bad_value")
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DatabaseUnavailable)
+    def database_error(exc):
+        # The connection is gone or cannot write (dbhealth): 503, which the exam page
+        # retries, with nothing acknowledged; anything else is the usual 500.
+        db.session.rollback()
+        if not unavailable(exc):
+            return unexpected(exc)
+        log.error("database unavailable on %s %s", request.method, request.path, exc_info=exc,
+                  extra={"reason": "database_unavailable"})
+        resp = error_response(503, code="database_unavailable")
+        return resp[0], resp[1], {"Retry-After": "5"}
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -27,6 +27,7 @@ from scoring.grading import ResponseError, coerce_response
 
 from . import audit
 from .banks import snapshot
+from .dbhealth import DatabaseUnavailable, connection_broken
 from .eligibility import start_refusals
 from .extensions import db
 from .models import (AnswerStep, Attempt, BankVersion, ExamSession, Registration, User, UserRole,
@@ -571,7 +572,10 @@ class _GroupCommit:
         job = _Save(params, now)
         postgresql = "many" in st
         if not postgresql and not write_gate.active():
-            self._write(lambda: [job], st)
+            try:
+                self._write(lambda: [job], st)
+            except st["dbapi_error"] as exc:
+                raise DatabaseUnavailable("the answer could not be stored") from exc
         else:
             with self._cond:
                 self._queue.append(job)
@@ -583,6 +587,8 @@ class _GroupCommit:
             if lead:
                 try:
                     (self._write_pg if postgresql else self._write)(self._take, st)
+                except st["dbapi_error"] as exc:    # nothing of the batch was stored: 503
+                    raise DatabaseUnavailable("the answers could not be stored") from exc
                 finally:
                     with self._cond:
                         if not job.done:     # failed before taking the queue: not written
@@ -590,6 +596,9 @@ class _GroupCommit:
                         self._writing = False
                         self._cond.notify_all()
         if job.error is not None:    # (the writer itself raised it above) nothing was stored
+            if isinstance(job.error, st["dbapi_error"]):
+                raise DatabaseUnavailable("the batch this answer was written in failed") \
+                    from job.error
             raise RuntimeError("the batch this answer was written in failed") from job.error
         return job.result
 
@@ -612,12 +621,16 @@ class _GroupCommit:
             cursor = conn.cursor()
             try:
                 return run(cursor)
+            except Exception as exc:
+                _drop_if_broken(conn, exc)
+                raise
             finally:
-                cursor.close()
-                try:
-                    driver.autocommit = False
-                except Exception:       # noqa: BLE001  (a broken connection: never reuse it)
-                    conn.invalidate()
+                if conn.is_valid:
+                    cursor.close()
+                    try:
+                        driver.autocommit = False
+                    except Exception:       # noqa: BLE001  (a broken connection: never reuse it)
+                        conn.invalidate()
         finally:
             conn.close()
 
@@ -697,11 +710,26 @@ class _GroupCommit:
         except BaseException as exc:     # nothing of the batch was committed
             for job in batch:
                 job.result, job.error = None, exc
+            _drop_if_broken(conn, exc)
             raise
         finally:
             conn.close()
             for job in batch:
                 job.done = True
+
+
+def _drop_if_broken(conn, exc: BaseException) -> None:
+    """What SQLAlchemy does for its own statements (dbhealth), for the save's bare driver
+    cursor: a connection that cannot write (opened read-only during an outage, or lost
+    with a restarted server) is dropped, with every connection pooled before it, so the
+    next save opens a new one instead of failing on it until the server restarts."""
+    if not connection_broken(exc, db.engine.dialect):
+        return
+    log.warning("dropping database connections after %s", type(exc).__name__,
+                extra={"event": "connection_dropped", "reason": "connection_broken"})
+    # Pool._invalidate is what SQLAlchemy's own disconnect handling calls: it also marks
+    # every connection made before now as stale; the public invalidate() is per connection.
+    db.engine.pool._invalidate(conn, exc)
 
 
 def _batch_json(batch: list[_Save]) -> str:

@@ -213,6 +213,13 @@ class AuditEvent(db.Model):
     ip: Mapped[Optional[str]] = mapped_column(String(64))
 
 
+class Readiness(db.Model):
+    """The row /readyz writes: a server is ready only while the database takes writes."""
+    __tablename__ = "readiness"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime]
+
+
 def latest_steps(attempt_id: int) -> dict[int, AnswerStep]:
     """The current state of each position: its step with the highest sequence number."""
     newest = (select(AnswerStep.position, func.max(AnswerStep.seq).label("seq"))
