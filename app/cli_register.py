@@ -145,16 +145,17 @@ def register_export(level: str, fmt: str, out: str | None) -> None:
     download (CSV: UTF-8 with BOM, opens in Excel)."""
     if fmt == "xlsx" and not out:
         raise click.UsageError("--format xlsx needs --out FILE (a workbook is not written to a terminal)")
+    from scoring.spreadsheet import csv_bytes, xlsx_bytes
+
     from . import audit, passes_ops
-    from .exports import csv_response, xlsx_response
     from .extensions import db
     with _context():
         rows = passes_ops.register_rows(passes_ops.RegisterFilter(level=level))
         cells = [r.cells() for r in rows]
         if fmt == "csv":
-            body = csv_response("register.csv", passes_ops.REGISTER_HEADER, cells).get_data()
+            body = csv_bytes(passes_ops.REGISTER_HEADER, cells)
         else:
-            body = xlsx_response("register.xlsx", passes_ops.REGISTER_HEADER, cells, title="合格者名簿").get_data()
+            body = xlsx_bytes(passes_ops.REGISTER_HEADER, cells, title="合格者名簿")
         # Personal data leaving the system: on record, as for the page's download.
         audit.record("register_exported", None, format=fmt, rows=len(rows), level=level, via="cli",
                      out=out or "-")

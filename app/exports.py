@@ -1,13 +1,12 @@
-"""Table downloads: CSV that Excel opens correctly (UTF-8 with BOM) and XLSX (openpyxl)."""
+"""Table downloads as HTTP responses; the files themselves are written by scoring.spreadsheet
+(CSV that Excel opens correctly, XLSX), which keeps text from being read as a formula."""
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import quote
 
 from flask import Response
-from openpyxl import Workbook
-from openpyxl.styles import Font
+
+from scoring.spreadsheet import XLSX_MIMETYPE, csv_bytes, xlsx_bytes
 
 
 def _disposition(filename: str) -> str:
@@ -17,27 +16,10 @@ def _disposition(filename: str) -> str:
 
 
 def csv_response(filename: str, header: list[str], rows: list[list]) -> Response:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    body = "\ufeff" + buf.getvalue()
-    return Response(body.encode("utf-8"), mimetype="text/csv; charset=utf-8",
+    return Response(csv_bytes(header, rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": _disposition(filename)})
 
 
 def xlsx_response(filename: str, header: list[str], rows: list[list], title: str = "Sheet1") -> Response:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(row)
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(buf.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(xlsx_bytes(header, rows, title), mimetype=XLSX_MIMETYPE,
                     headers={"Content-Disposition": _disposition(filename)})
