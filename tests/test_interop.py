@@ -321,7 +321,7 @@ def test_gift_export_survives_every_special_character():
                  (Choice("a", "[html]<b>x</b>"), Choice("b", "%50%off ~ = # { } :"),
                   Choice("c", "// slash")), "b", "#### not feedback\n", shuffle=True)
     t = Question("ESC-0002", "networks", "logs", ("intermediate",), "text", "exam", "draft",
-                 "stem\n", (), ("a*b", "%50%", "x=y"), "[html]<p>e</p>\n")
+                 "stem\n", (), ("a*b", "%50%", "x=y", "[plain]p", "[html]%50%q"), "[html]<p>e</p>\n")
     gift = export_gift([q, t])
     result = import_gift(gift, "x.gift")
     assert result.problems == []

@@ -1,11 +1,15 @@
 """GIFT (https://docs.moodle.org/en/GIFT_format) in and out: the common subset.
 
 Read: questions separated by blank lines; `// comment` lines and `$CATEGORY:` lines skipped;
-`::title::` optional; `[html]`, `[moodle]`, `[markdown]`, `[plain]` format prefixes;
+`::title::` optional; `[html]`, `[moodle]`, `[markdown]`, `[plain]` format prefixes (in lower
+case) in front of the question text, the general feedback and each answer;
 escapes `\\: \\~ \\= \\# \\{ \\} \\\\` and `\\n` (a new line);
-- `{=right ~wrong ~wrong}` -> single (`~%50%partial` credit is dropped, with a note)
+- `{=right ~wrong ~wrong}` -> single (`~%50%partial` credit is dropped, with a note; a
+  `~%100%` answer is a second right answer, refused)
 - `{~%50%a ~%50%b ~%-100%c}` (no `=`) -> multiple: the answers with a positive weight
-- `{T}` `{F}` `{TRUE}` `{FALSE}` -> true_false
+- an answer with no text (`{~=right ~wrong}`) is dropped, as Moodle drops it when it saves the
+  question; text before the first `~` or `=` is an answer, as Moodle reads it
+- `{T}` `{F}` `{TRUE}` `{FALSE}`, in capitals -> true_false (`{t}` is the short answer "t")
 - `{=answer1 =answer2}` -> text: the 100% answers (others dropped, with a note)
 - `####feedback` at the end of the answers -> explanation; `#feedback` after one answer
   is dropped, with a note.
@@ -30,7 +34,8 @@ from . import (Draft, ImportResult, Message, QuestionReport, choice_keys, clean_
 _ESCAPES = {":": "\ue101", "#": "\ue102", "=": "\ue103", "{": "\ue104", "}": "\ue105",
             "~": "\ue106", "\\": "\ue107"}
 _RESTORE = str.maketrans({v: k for k, v in _ESCAPES.items()})
-_FORMAT = re.compile(r"\s*\[(html|moodle|markdown|plain)\]", re.I)
+# Moodle knows these four names, in lower case only: `[HTML]` is text.
+_FORMAT = re.compile(r"\s*\[(html|moodle|markdown|plain)\]")
 _WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
 
 
@@ -59,7 +64,7 @@ def _restore(text: str) -> str:
 
 def _split_format(text: str, default: str) -> tuple[str, str]:
     m = _FORMAT.match(text)
-    return (m.group(1).lower(), text[m.end():]) if m else (default, text)
+    return (m.group(1), text[m.end():]) if m else (default, text)
 
 
 def _block_text(raw: str, fmt: str, rep: QuestionReport, what: str) -> str:
@@ -73,7 +78,7 @@ def _block_text(raw: str, fmt: str, rep: QuestionReport, what: str) -> str:
 
 
 def _line_text(raw: str, fmt: str, rep: QuestionReport, what: str) -> str:
-    fmt, raw = _split_format(raw.strip(), fmt)
+    """One choice's text, its format prefix already taken off."""
     text = _restore(raw)
     if fmt in ("markdown", "plain"):
         return one_line(text)
@@ -189,7 +194,8 @@ def _question(result: ImportResult, line: int, raw: str, n: int) -> QuestionRepo
     explanation = _block_text(explanation_raw, efmt, rep, "general feedback") if explanation_raw.strip() else ""
     d = {"choices": (), "shuffle": True}
 
-    tf_word = answer_text.split("#", 1)[0].strip().upper()
+    # Moodle's words exactly: `{t}` or `{True}` is a short answer.
+    tf_word = answer_text.split("#", 1)[0].strip()
     if "~" in answer_text:
         _multichoice(answer_text, fmt, rep, d)
     elif tf_word in ("T", "TRUE", "F", "FALSE"):
@@ -208,49 +214,68 @@ def _question(result: ImportResult, line: int, raw: str, n: int) -> QuestionRepo
 def _multichoice(answer_text: str, fmt: str, rep: QuestionReport, d: dict) -> None:
     lead, answers = _answers(answer_text, "~=")
     if lead:
-        rep.problem(f"text before the first answer: '{one_line(_restore(lead))}'")
-        return
-    if len(answers) < 2:
-        rep.problem("a multiple choice question needs at least two answers")
-        return
-    keys = choice_keys(len(answers))
-    choices, weights, with_feedback = [], [], 0
-    for i, (key, (marker, body)) in enumerate(zip(keys, answers), 1):
+        # Moodle reads it as one more answer, wrong unless it starts with a weight.
+        answers.insert(0, ("~", lead))
+        rep.note("answer 1 has no '~' or '=' in front: read as "
+                 + ("a weighted answer" if _WEIGHT.match(lead) else "a wrong answer") + ", as Moodle reads it")
+    # (number in the source, marker, weight, text) of each answer kept
+    kept: list[tuple[int, str, float, str]] = []
+    with_feedback = 0
+    for i, (marker, body) in enumerate(answers, 1):
         weight = 100.0 if marker == "=" else 0.0
         if marker == "~":
             m = _WEIGHT.match(body)
             if m:
                 weight, body = float(m.group(1)), body[m.end():]
         body, has_feedback = _feedback(body)
+        afmt, body = _split_format(body, fmt)
+        if not _restore(body).strip():
+            # Moodle keeps it on import and drops it when it saves the question: the common
+            # `~=right` (an empty wrong answer before the right one) is such an answer.
+            lost = ([f"its weight {weight:g}%"] if weight and marker == "~" else []) \
+                + (["its feedback"] if has_feedback else [])
+            if lost:
+                rep.note(f"answer {i} has no text and is dropped, as Moodle drops it (with "
+                         f"{' and '.join(lost)})")
+            if marker == "=":
+                rep.problem("the right answer (marked '=') has no text")
+            continue
         with_feedback += has_feedback
-        text = _line_text(body, fmt, rep, f"answer {i}")
+        text = _line_text(body, afmt, rep, f"answer {i}")
         if not text:
             rep.problem(f"answer {i} has no text")
-        choices.append(Choice(key, text))
-        weights.append(weight)
+        kept.append((i, marker, weight, text))
+    if rep.failed:
+        return
+    if len(kept) < 2:
+        rep.problem("a multiple choice question needs at least two answers")
+        return
+    keys = choice_keys(len(kept))
     if with_feedback:
         rep.note(f"per-answer feedback dropped ({with_feedback} answer{'s' if with_feedback > 1 else ''})")
-    d["choices"] = tuple(choices)
+    d["choices"] = tuple(Choice(key, text) for key, (_, _, _, text) in zip(keys, kept))
     if "=" in answer_text:
-        right = [i for i, (marker, _) in enumerate(answers) if marker == "="]
+        # A `~%100%` answer scores in full as the `=` one does.
+        right = [k for k, (_, marker, w, _) in enumerate(kept) if marker == "=" or w == 100]
         if len(right) > 1:
-            rep.problem(f"{len(right)} answers are marked '=' (right); a single question has "
-                        "exactly one right answer")
+            rep.problem(f"{len(right)} answers are right (answers "
+                        f"{', '.join(str(kept[k][0]) for k in right)}: marked '=' or worth 100%); "
+                        "a single question has exactly one right answer")
             return
-        partial = [f"answer {i + 1} ({w:g}%)" for i, w in enumerate(weights) if 0 < w and i not in right]
+        partial = [f"answer {i} ({w:g}%)" for k, (i, _, w, _) in enumerate(kept) if 0 < w and k not in right]
         if partial:
             rep.note(f"partial credit dropped for {', '.join(partial)}: only the '=' answer scores")
         d["type"], d["answer"] = "single", keys[right[0]]
     else:
-        right = [i for i, w in enumerate(weights) if w > 0]
+        right = [k for k, (_, _, w, _) in enumerate(kept) if w > 0]
         if not right:
             rep.problem("no answer has a positive weight (%...%), so none is right")
             return
-        if len(right) > 1 or weights[right[0]] != 100:
-            rep.note("partial credit (" + ", ".join(f"{weights[i]:g}%" for i in right)
+        if len(right) > 1 or kept[right[0]][2] != 100:
+            rep.note("partial credit (" + ", ".join(f"{kept[k][2]:g}%" for k in right)
                      + ") becomes all or nothing: a candidate must choose exactly answers "
-                     + ", ".join(str(i + 1) for i in right))
-        d["type"], d["answer"] = "multiple", tuple(sorted(keys[i] for i in right))
+                     + ", ".join(str(kept[k][0]) for k in right))
+        d["type"], d["answer"] = "multiple", tuple(sorted(keys[k] for k in right))
 
 
 def _shortanswer(answer_text: str, fmt: str, rep: QuestionReport, d: dict) -> None:
@@ -265,8 +290,8 @@ def _shortanswer(answer_text: str, fmt: str, rep: QuestionReport, d: dict) -> No
             weight, body = float(m.group(1)), body[m.end():]
         body, has_feedback = _feedback(body)
         with_feedback += has_feedback
-        # Short answers are plain text in Moodle (no format, no HTML).
-        text = one_line(_restore(body))
+        # Short answers are plain text in Moodle: a format prefix is taken off, HTML is kept.
+        text = one_line(_restore(_split_format(body, fmt)[1]))
         if weight != 100:
             dropped.append(f"'{text}' ({weight:g}%)")
             continue
@@ -343,7 +368,7 @@ def export_gift(questions: list[Question]) -> str:
                     lines.append(f"\t~%{weight}%{_guard_format(escape(c.text))}")
             else:
                 for a in q.answer:
-                    lines.append(f"\t={_answer_body(a.replace('*', chr(92) + '*'), '100')}")
+                    lines.append(f"\t={_guard_format(_answer_body(a.replace('*', chr(92) + '*'), '100'))}")
             lines.append(f"\t{feedback}")
             lines.append("}")
         out.append("\n".join(lines))
