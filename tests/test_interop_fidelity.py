@@ -1,6 +1,7 @@
-"""Import fidelity: `cbt bank import` reads GIFT as Moodle's own reader does
-(question/format/gift). The corpus is tests/data/interop/fidelity.gift, one question per rule,
-named after it."""
+"""Import fidelity: `cbt bank import` reads GIFT and Moodle XML as Moodle's own readers do
+(question/format/gift and question/format/xml, and the multichoiceset plugin for its
+all-or-nothing questions). The corpus is tests/data/interop/fidelity.{gift,xml}, one question
+per rule, named after it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from scoring.interop import ImportResult, import_gift, import_moodle_xml
-from tests.test_interop import DATA
+from tests.test_interop import DATA, bank_folder, imported, line_of, mapped, run_import
 
 GIFT = DATA / "fidelity.gift"
+XML = DATA / "fidelity.xml"
 
 
 def read(path: Path) -> ImportResult:
@@ -21,6 +23,11 @@ def read(path: Path) -> ImportResult:
 @pytest.fixture(scope="module")
 def gift() -> ImportResult:
     return read(GIFT)
+
+
+@pytest.fixture(scope="module")
+def xml() -> ImportResult:
+    return read(XML)
 
 
 def draft(result: ImportResult, name: str) -> tuple:
@@ -115,4 +122,68 @@ def test_a_full_weight_answer_is_right_beside_the_equals_one(gift):
     assert problems(gift, "Two full answers") == [
         "2 answers are right (answers 1, 2: marked '=' or worth 100%); a single question has "
         "exactly one right answer"]
+
+
+# ---- Moodle XML ----------------------------------------------------------------------------
+
+def test_multichoiceset_is_multiple(xml):
+    """qtype_multichoiceset is all or nothing, as `multiple`: as the plugin reads it, an answer
+    is right when its fraction is positive (or its old <correctanswer> element says so)."""
+    assert draft(xml, "Set of two") == (
+        "multiple", "Which **two** logs record a failed SSH login?\n",
+        [("a", "/var/log/auth.log"), ("b", "/var/log/dpkg.log"), ("c", "the systemd journal"),
+         ("d", "/var/log/wtmp")], ("a", "c"), "sshd writes to the auth log and the journal.\n", True)
+    assert notes(xml, "Set of two") == []
+    kind, _, choices, answer, _, shuffle = draft(xml, "Set of three, signed fractions")
+    assert (kind, answer, shuffle) == ("multiple", ("a", "c", "d"), False)
+    assert [t for _, t in choices] == ["4624", "1102", "4625", "4634", "4720"]
+    assert draft(xml, "Set with old correctanswer")[::3] == ("multiple", ("a", "c"))
+    assert problems(xml, "Set with no right answer") == ["no answer has a positive fraction, so none is right"]
+    # A multichoice with one right answer is still single.
+    assert draft(xml, "Single stays single")[::3] == ("single", "a")
+
+
+def test_multichoiceset_through_the_command(tmp_path):
+    """The command writes a multichoiceset question as a `multiple` one that the bank loads."""
+    folder = bank_folder(tmp_path / "banks")
+    src = tmp_path / "set.xml"
+    answers = "".join(f'<answer fraction="{f}"><text>{t}</text></answer>'
+                      for f, t in [("100", "auth.log"), ("0", "dpkg.log"), ("100", "journal")])
+    src.write_text('<quiz><question type="multichoiceset"><name><text>Set</text></name>'
+                   '<questiontext><text>Which two?</text></questiontext>'
+                   f'<generalfeedback><text>Both.</text></generalfeedback>{answers}</question></quiz>',
+                   encoding="utf-8")
+    out = folder / "set.yaml"
+    result = run_import(src, folder, out, "SET")
+    assert result.exit_code == 0, result.output
+    (q,) = imported(folder, out)
+    assert mapped(q) == ("multiple", "Which two?\n", [("a", "auth.log"), ("b", "dpkg.log"), ("c", "journal")],
+                         ("a", "c"), "Both.\n", True)
+    assert "1 question imported (SET-0001 .. SET-0001, status draft)" in result.stderr
+
+
+def test_blank_answers_are_dropped_as_moodle_drops_them(xml):
+    kind, _, choices, answer, _, _ = draft(xml, "Blank answer")
+    assert (kind, answer, choices) == ("single", "a", [("a", "25"), ("b", "110")])
+    assert notes(xml, "Blank answer")[0] == \
+        "answer 1 has no text and is dropped, as Moodle drops it (with its feedback)"
+
+
+def test_the_old_image_field_is_an_image(xml):
+    """Moodle 1.9's <image>/<image_base64> add an image to the question text: refused like any
+    other image, not dropped without a word."""
+    assert problems(xml, "Old image field") == [
+        "the question text has an image (screen.png, in Moodle 1.9's <image> field), which a "
+        "bank question cannot hold"]
+    line = line_of(XML, "<name><text>Old image field") - 1
+    assert [m.line for m in read(XML).problems if m.name == "Old image field"] == [line]
+
+
+def test_missing_formats_are_the_question_texts(xml):
+    """A general feedback or an answer without a format attribute has the question text's format
+    (here plain text: `<b>` is text, not a tag)."""
+    kind, stem, choices, answer, explanation, _ = draft(xml, "Formats follow the question text")
+    assert (kind, answer) == ("single", "a")
+    assert choices == [("a", "<b>"), ("b", "<i>")]
+    assert explanation == "Use <b> or <strong>.\n"
 

@@ -5,8 +5,9 @@ line of every element (ElementTree gives none). `defusedxml` is not a dependency
 parser refuses any DOCTYPE, entity declaration or external entity itself, from expat's own
 handlers, before anything could be expanded; Moodle never writes them.
 
-What maps: multichoice (single -> single, several -> multiple), truefalse -> true_false,
-shortanswer -> text, numerical with tolerance 0 -> text. What does not (essay, matching,
+What maps: multichoice (single -> single, several -> multiple), multichoiceset (the
+all-or-nothing plugin) -> multiple, truefalse -> true_false, shortanswer -> text, numerical
+with tolerance 0 -> text. What does not (essay, matching,
 Cloze, description, calculated, drag and drop, random, numerical with a tolerance, ...) is a
 problem naming the question and the reason. What is lost on the way (partial credit,
 per-answer feedback, hints, case-sensitive matching, ...) is a note.
@@ -92,11 +93,15 @@ def _field(q: ET.Element, tag: str) -> ET.Element | None:
     return q.find(tag)
 
 
-def _block(el: ET.Element | None, rep: QuestionReport, what: str) -> str:
+def _format(el: ET.Element | None, default: str) -> str:
+    return ((el.get("format") if el is not None else None) or default).strip().lower()
+
+
+def _block(el: ET.Element | None, rep: QuestionReport, what: str, default_format: str = "html") -> str:
     """A questiontext/generalfeedback element -> cleaned Markdown-ish text ("" if none)."""
     if el is None:
         return ""
-    fmt = (el.get("format") or "html").strip().lower()
+    fmt = _format(el, default_format)
     raw = _raw(el.find("text"))
     if el.find("file") is not None:
         names = ", ".join(f.get("name") or "?" for f in el.findall("file"))
@@ -114,8 +119,8 @@ def _block(el: ET.Element | None, rep: QuestionReport, what: str) -> str:
     return text
 
 
-def _choice_text(answer: ET.Element, rep: QuestionReport, n: int) -> str:
-    fmt = (answer.get("format") or "html").strip().lower()
+def _choice_text(answer: ET.Element, rep: QuestionReport, n: int, default_format: str) -> str:
+    fmt = _format(answer, default_format)
     raw = _raw(answer.find("text"))
     if fmt in ("markdown", "plain_text"):
         return one_line(raw)
@@ -185,21 +190,41 @@ def _dropped_feedback(q: ET.Element, answers: list[ET.Element], rep: QuestionRep
         pass
 
 
-def _multichoice(q, rep, d: dict) -> None:
-    answers = q.findall("answer")
-    if len(answers) < 2:
-        rep.problem(f"a multiple choice question needs at least two answers (it has {len(answers)})")
-        return
-    keys = choice_keys(len(answers))
-    choices, fractions = [], []
-    for n, (key, a) in enumerate(zip(keys, answers), 1):
-        text = _choice_text(a, rep, n)
+def _choices(q, rep, d: dict) -> list[tuple[int, ET.Element, float]] | None:
+    """Sets the choices of a multichoice or multichoiceset question; returns (number in the
+    source, element, fraction) of each answer kept, or None if the question cannot map.
+    Moodle drops an answer with no text when it saves the question, so it is dropped here too."""
+    kept, choices = [], []
+    for n, a in enumerate(q.findall("answer"), 1):
+        f = _fraction(a, rep, n)
+        if not _raw(a.find("text")).strip():
+            lost = ([f"its fraction {_pct(f)}"] if f else []) \
+                + (["its feedback"] if one_line(html_to_text(_raw(a.find("feedback/text")))[0]) else [])
+            if lost:
+                rep.note(f"answer {n} has no text and is dropped, as Moodle drops it (with "
+                         f"{' and '.join(lost)})")
+            continue
+        kept.append((n, a, f))
+    if len(kept) < 2:
+        rep.problem(f"a multiple choice question needs at least two answers (it has {len(kept)})")
+        return None
+    for key, (n, a, _) in zip(choice_keys(len(kept)), kept):
+        # An answer without a format has the question text's, as in Moodle.
+        text = _choice_text(a, rep, n, d["format"])
         if not text:
             rep.problem(f"answer {n} has no text")
         choices.append(Choice(key, text))
-        fractions.append(_fraction(a, rep, n))
     d["choices"] = tuple(choices)
     d["shuffle"] = _flag(q, "shuffleanswers", True)
+    return kept
+
+
+def _multichoice(q, rep, d: dict) -> None:
+    kept = _choices(q, rep, d)
+    if kept is None:
+        return
+    keys = [c.key for c in d["choices"]]
+    fractions = [f for _, _, f in kept]
     single = _flag(q, "single", True)
     if single:
         full = [i for i, f in enumerate(fractions) if _is_full(f)]
@@ -210,10 +235,10 @@ def _multichoice(q, rep, d: dict) -> None:
             return
         if len(full) > 1:
             rep.problem(f"{len(full)} answers are worth 100% (answers "
-                        f"{', '.join(str(i + 1) for i in full)}); a single question has exactly "
+                        f"{', '.join(str(kept[i][0]) for i in full)}); a single question has exactly "
                         "one right answer")
             return
-        partial = [f"answer {i + 1} ({_pct(f)})" for i, f in enumerate(fractions) if 0 < f < 100]
+        partial = [f"answer {n} ({_pct(f)})" for n, _, f in kept if 0 < f < 100]
         if partial:
             rep.note(f"partial credit dropped for {', '.join(partial)}: only the 100% answer scores")
         d["type"], d["answer"] = "single", keys[full[0]]
@@ -225,8 +250,26 @@ def _multichoice(q, rep, d: dict) -> None:
         if len(right) > 1 or not _is_full(fractions[right[0]]):
             rep.note("partial credit (" + ", ".join(_pct(fractions[i]) for i in right)
                      + ") becomes all or nothing: a candidate must choose exactly answers "
-                     + ", ".join(str(i + 1) for i in right))
+                     + ", ".join(str(kept[i][0]) for i in right))
         d["type"], d["answer"] = "multiple", tuple(sorted(keys[i] for i in right))
+
+
+def _multichoiceset(q, rep, d: dict) -> None:
+    """The multichoiceset plugin's all-or-nothing multiple choice is exactly `multiple`. As the
+    plugin reads its XML, an answer is right when its fraction is positive, whatever its value,
+    or when its <correctanswer> (written by old versions) is neither empty nor 0."""
+    kept = _choices(q, rep, d)
+    if kept is None:
+        return
+    right = []
+    for key, (_, a, f) in zip((c.key for c in d["choices"]), kept):
+        old = a.findtext("correctanswer")
+        if f > 0 if old is None else old.strip() not in ("", "0"):
+            right.append(key)
+    if not right:
+        rep.problem("no answer has a positive fraction, so none is right")
+        return
+    d["type"], d["answer"] = "multiple", tuple(right)
 
 
 def _truefalse(q, rep, d: dict) -> None:
@@ -297,7 +340,7 @@ def _accepted(q, rep, d: dict, numerical: bool) -> None:
     d["type"], d["answer"] = "text", tuple(dict.fromkeys(accepted))
 
 
-MAPPERS = {"multichoice": _multichoice, "truefalse": _truefalse,
+MAPPERS = {"multichoice": _multichoice, "multichoiceset": _multichoiceset, "truefalse": _truefalse,
            "shortanswer": lambda q, rep, d: _accepted(q, rep, d, False),
            "numerical": lambda q, rep, d: _accepted(q, rep, d, True)}
 
@@ -336,11 +379,17 @@ def import_moodle_xml(data: bytes | str, source: str) -> ImportResult:
         if qtype not in MAPPERS:
             rep.problem(f"type '{qtype or '(none)'}' has no equivalent in the bank format")
             continue
-        d: dict = {"choices": (), "shuffle": True}
+        text_format = _format(_field(q, "questiontext"), "html")
+        d: dict = {"choices": (), "shuffle": True, "format": text_format}
         stem = _block(_field(q, "questiontext"), rep, "question text")
+        image = (q.findtext("image") or "").strip()
+        if image and (q.findtext("image_base64") or "").strip():
+            # Moodle 1.9's image field: Moodle adds the image at the end of the question text.
+            rep.problem(f"the question text has an image ({image}, in Moodle 1.9's <image> field), "
+                        "which a bank question cannot hold")
         if not stem and not rep.failed:
             rep.problem("the question text is empty")
-        explanation = _block(_field(q, "generalfeedback"), rep, "general feedback")
+        explanation = _block(_field(q, "generalfeedback"), rep, "general feedback", text_format)
         MAPPERS[qtype](q, rep, d)
         _dropped_feedback(q, q.findall("answer"), rep)
         rep.finish()
@@ -378,7 +427,8 @@ def _answer(parent: ET.Element, fraction: str, text: str, fmt: str = "html") -> 
 def export_moodle_xml(questions: list[Question]) -> str:
     """Our questions as a Moodle XML <quiz>: Markdown rendered as HTML (see
     scoring.interop.markdown_to_html); multiple -> multichoice with the right answers
-    sharing 100% and the wrong ones -100% (Moodle has no all-or-nothing multichoice)."""
+    sharing 100% and the wrong ones -100% (core Moodle has no all-or-nothing multichoice; the
+    multichoiceset plugin, read on import, is not assumed on the other side)."""
     root = ET.Element("quiz")
     for q in questions:
         qtype = {"single": "multichoice", "multiple": "multichoice", "true_false": "truefalse",
