@@ -2,12 +2,18 @@
 
 PyYAML drops line numbers once it builds Python objects, and silently keeps the last of
 two duplicate keys; authors need both reported by line, so mappings become `LineDict`.
+
+Anchors and aliases (&name / *name) are refused as the parser meets them, before anything
+is built: nested aliases make a 1 KB file stand for gigabytes ("billion laughs") once
+anything walks or prints it, and a bank never needs them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import yaml
+
+ALIASES_REFUSED = "YAML anchors and aliases (&name / *name) are not allowed in bank files"
 
 
 class LineDict(dict):
@@ -39,6 +45,12 @@ class _LineLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self.duplicates: list[Duplicate] = []
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise YamlSyntaxError(event.start_mark.line + 1, ALIASES_REFUSED)
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -80,7 +92,8 @@ class YamlSyntaxError(Exception):
 
 
 def load(text: str) -> tuple[object, list[Duplicate]]:
-    """Parse one YAML document; raise YamlSyntaxError with the line of the fault."""
+    """Parse one YAML document; raise YamlSyntaxError with the line of the fault (syntax,
+    an anchor or alias)."""
     loader = _LineLoader(text)
     try:
         data = loader.get_single_data()
