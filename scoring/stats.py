@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from .csvtable import CELL_MAX
 from .grading import passes, rate_percent_floor
 
 COLUMNS = ("candidate", "item", "choice", "correct")
@@ -282,6 +283,10 @@ def parse_responses(text: str) -> list[Response]:
                 continue
             if len(row) != len(names):
                 raise ResponseFileError(line, None, f"{len(row)} fields, expected {len(names)}")
+            for name in COLUMNS:
+                problem = _cell_problem(row[at[name]])
+                if problem:
+                    raise ResponseFileError(line, name, problem)
             cand, item, choice, mark = (row[at[c]].strip() for c in COLUMNS)
             for name, value in (("candidate", cand), ("item", item)):
                 if not value:
@@ -303,8 +308,18 @@ def parse_responses(text: str) -> list[Response]:
                                             f"{other[0]} on line {other[1]}")
             out.append(Response(cand, item, choice or None, mark == "1"))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ResponseFileError(reader.line_num, None, f"a field is longer than {csv.field_size_limit()} "
+                                    f"characters (at most {CELL_MAX})") from None
         raise ResponseFileError(reader.line_num, None, f"malformed CSV: {exc}") from None
     return out
+
+
+def _cell_problem(cell: str) -> str | None:
+    """An id or a key is short: the limit of every CSV import."""
+    if len(cell) > CELL_MAX:
+        return f"{len(cell)} characters, at most {CELL_MAX}"
+    return None
 
 
 def read_responses(path: str | Path) -> list[Response]:

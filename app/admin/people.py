@@ -6,9 +6,7 @@ PeopleError. Field parsing is scoring/people.py, shared by the forms and the imp
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import secrets
 import zlib
@@ -18,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, select
 
 from scoring import people as parse
-from scoring.csvtable import CsvImportError, CsvProblem, decode, read_table
+from scoring.csvtable import CsvImportError, CsvProblem, decode, raw_rows, read_table
 from scoring.jpdate import JST, format_date_jp
 
 from .. import audit
@@ -404,18 +402,6 @@ def text_from_payload(payload: str) -> str:
         raise broken from None
 
 
-def _raw_rows(text: str):
-    """Header and well-formed data rows as (line, {column: stripped cell}). Cross-row checks
-    read these, so they are reported even when read_table finds cell problems too."""
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader, [])]
-    rows = []
-    for record in reader:
-        if any(c.strip() for c in record) and len(record) == len(header):
-            rows.append((reader.line_num, dict(zip(header, (c.strip() for c in record)))))
-    return header, rows
-
-
 def _duplicates(rows, column: str, normalise, label: str) -> list[CsvProblem]:
     seen: dict[str, list[int]] = {}
     for line, raw in rows:
@@ -471,13 +457,13 @@ def plan_staff_import(raw: bytes | str, today: date) -> ImportPlan:
         rows = read_table(text, columns, optional=STAFF_CSV_OPTIONAL | {"affiliation_code"})
     except CsvImportError as exc:
         problems += exc.problems
-    header, raw_rows = _raw_rows(text)
+    header, plain = raw_rows(text)
     if header and "affiliation_code" not in header:
         problems.append(CsvProblem(1, None, "必要な列がありません: affiliation_code"))
     if any(p.line == 1 and p.column is None for p in problems):
         _finish(problems, STAFF_CSV_COLUMNS)           # the header is wrong: rows mean nothing
-    problems += _duplicates(raw_rows, "staff_number", parse.parse_staff_number, "職員番号")
-    for line, raw in raw_rows:
+    problems += _duplicates(plain, "staff_number", parse.parse_staff_number, "職員番号")
+    for line, raw in plain:
         if raw.get("affiliation_code", "") == "" and raw.get("employment_category", "") != NON_STAFF:
             problems.append(CsvProblem(line, "affiliation_code", "値が空です（省略できるのは勤務形態が「職員以外」の行のみ）"))
     _finish(problems, STAFF_CSV_COLUMNS)
@@ -540,8 +526,8 @@ def plan_affiliation_import(raw: bytes | str) -> ImportPlan:
         problems += exc.problems
     if any(p.line == 1 and p.column is None for p in problems):
         _finish(problems, AFFILIATION_CSV_COLUMNS)
-    _header, raw_rows = _raw_rows(text)
-    problems += _duplicates(raw_rows, "code", parse.parse_affiliation_code, "所属コード")
+    _header, plain = raw_rows(text)
+    problems += _duplicates(plain, "code", parse.parse_affiliation_code, "所属コード")
     _finish(problems, AFFILIATION_CSV_COLUMNS)
     existing = {a.code: a for a in affiliations()}
     planned = []
