@@ -137,8 +137,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.session_protection = "basic"
 
     from . import errors, filters
+    from .forms import refuse_control_characters_in_query
     errors.register(app)
     filters.register(app)
+    app.before_request(refuse_control_characters_in_query)
 
     from .blueprints import register_all
     register_all(app)

@@ -1,12 +1,16 @@
 """Error pages in Japanese, and JSON errors for the answer API: never a stack trace."""
 from __future__ import annotations
 
+import json
 import logging
 import math
 
 from flask import current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from itsdangerous import BadData
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -102,6 +106,32 @@ def _check_json(value) -> None:
                 stack.extend((child, depth + 1) for child in item)
 
 
+class _SessionJSON(TaggedJSONSerializer):
+    """Flask's session serializer on the standard JSON parser: Flask's own would use app.json,
+    whose strictness is for request bodies. A flash message quoting stored text with a NUL
+    in it made every later request of that browser fail to read its session (500 until the
+    cookie was cleared)."""
+
+    def dumps(self, value) -> str:
+        return json.dumps(self.tag(value), separators=(",", ":"), sort_keys=True)
+
+    def loads(self, value: str):
+        return json.loads(value, object_hook=self.untag)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    serializer = _SessionJSON()
+
+    def open_session(self, app, request):
+        try:
+            return super().open_session(app, request)
+        except BadData:
+            # Correctly signed but unreadable: start afresh (signed out) rather than answer
+            # this browser with a 500 on every request.
+            log.warning("unreadable session cookie ignored", extra={"reason": "bad_session"})
+            return self.session_class()
+
+
 def wants_json() -> bool:
     return request.is_json or request.path.endswith("/answers") or \
         request.accept_mimetypes.best == "application/json"
@@ -117,6 +147,7 @@ def error_response(status: int, message: str | None = None, code: str | None = N
 
 def register(app) -> None:
     app.json = StrictJSONProvider(app)
+    app.session_interface = SessionInterface()
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -127,7 +127,7 @@ def import_special_passes(raw: bytes | str, by_user_id: int, filename: str = "")
     rows = read_table(text, {
         "staff_number": str, "level": parse_level, "source": parse_special_source,
         "source_detail": str, "fiscal_year": parse_fiscal_year, "evidence": str,
-    }, optional={"source_detail"})
+    }, optional={"source_detail"}, multiline={"evidence"})
     problems: list[CsvProblem] = []
     seen: dict[tuple[str, str], int] = {}
     passes: list[tuple[int, SpecialPass]] = []

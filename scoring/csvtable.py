@@ -14,6 +14,8 @@ import io
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from . import controlchars
+
 # The longest value any import takes is a special pass's evidence (2,000 characters in the
 # form); a longer cell is a mistake (a stray quote swallowing the rest of the file, say).
 CELL_MAX = 2000
@@ -89,17 +91,20 @@ def raw_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header or [], rows
 
 
-def _cell_problem(cell: str) -> str | None:
+def _cell_problem(cell: str, multiline: bool) -> str | None:
     if len(cell) > CELL_MAX:
         return f"値が長すぎます（{len(cell):,}文字。{CELL_MAX:,}文字まで）"
-    return None
+    at = controlchars.find_forbidden(cell, multiline)
+    return None if at < 0 else controlchars.message_ja(cell[at]).rstrip("。")
 
 
 def read_table(text: str, columns: dict[str, Callable[[str], object]],
-               optional: set[str] = frozenset()) -> list[tuple[int, dict]]:
+               optional: set[str] = frozenset(),
+               multiline: set[str] = frozenset()) -> list[tuple[int, dict]]:
     """Rows as (line number, {column: parsed value}). A parser raises ValueError with a
     Japanese message for a bad cell; an optional column may be absent or blank (None). A
-    cell longer than CELL_MAX is a problem and never reaches its parser."""
+    cell longer than CELL_MAX or holding a refused character (scoring/controlchars.py; TAB
+    and newlines only in a `multiline` column) is a problem and never reaches its parser."""
     records = _records(text)
     first = next(records, None)
     if first is None:
@@ -109,7 +114,7 @@ def read_table(text: str, columns: dict[str, Callable[[str], object]],
     header = [h.strip() for h in first[1]]
     problems: list[CsvProblem] = []
     for i, h in enumerate(header):
-        problem = _cell_problem(h)
+        problem = _cell_problem(h, False)
         if problem:
             problems.append(CsvProblem(1, None, f"{i + 1}列目の見出し: {problem}"))
     if problems:
@@ -141,13 +146,15 @@ def read_table(text: str, columns: dict[str, Callable[[str], object]],
         values = {}
         for name, parse in columns.items():
             cell = raw.get(name, "")
+            if name in multiline:
+                cell = controlchars.normalise_newlines(cell)
             if cell == "":
                 if name in optional:
                     values[name] = None
                     continue
                 problems.append(CsvProblem(line, name, "値が空です"))
                 continue
-            bad = _cell_problem(cell)
+            bad = _cell_problem(cell, name in multiline)
             if bad:
                 problems.append(CsvProblem(line, name, bad))
                 continue

@@ -5,6 +5,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from . import controlchars
+
 PASS_NUMERATOR, PASS_DENOMINATOR = 7, 10     # 70%: compared with integers, never floats
 _SPACE = re.compile(r"\s+")
 
@@ -140,5 +142,8 @@ def coerce_response(qtype: str, choice_keys: list[str], raw):
             raise ResponseError("記述式の解答は文字列で送ってください。")
         if len(raw) > MAX_TEXT_ANSWER:
             raise ResponseError(f"解答は{MAX_TEXT_ANSWER}文字以内で入力してください。")
+        at = controlchars.find_forbidden(raw)
+        if at >= 0:
+            raise ResponseError(controlchars.message_ja(raw[at], "解答"))
         return raw if raw.strip() else None
     raise ResponseError("不明な問題形式です。")

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -58,7 +59,9 @@ def _put(cell, value) -> None:
     if isinstance(value, (*NUMBERS, date)):
         cell.value = value
         return
-    text = str(value)
+    # Control characters XML cannot hold (openpyxl raises on them) as U+FFFD: text stored
+    # before they were refused at input must not make the whole download fail.
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
     cell.value = text
     # openpyxl stores a str starting with "=" as a formula and "#N/A" as an error: text it is.
     cell.data_type = "s"

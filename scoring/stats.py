@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from . import controlchars
 from .csvtable import CELL_MAX
 from .grading import passes, rate_percent_floor
 
@@ -316,10 +317,11 @@ def parse_responses(text: str) -> list[Response]:
 
 
 def _cell_problem(cell: str) -> str | None:
-    """An id or a key is short: the limit of every CSV import."""
+    """An id or a key is one short line: the limit and characters of every CSV import."""
     if len(cell) > CELL_MAX:
         return f"{len(cell)} characters, at most {CELL_MAX}"
-    return None
+    at = controlchars.find_forbidden(cell)
+    return None if at < 0 else controlchars.message_en(cell[at])
 
 
 def read_responses(path: str | Path) -> list[Response]:

@@ -5,13 +5,16 @@ two duplicate keys; authors need both reported by line, so mappings become `Line
 
 Anchors and aliases (&name / *name) are refused as the parser meets them, before anything
 is built: nested aliases make a 1 KB file stand for gigabytes ("billion laughs") once
-anything walks or prints it, and a bank never needs them.
+anything walks or prints it, and a bank never needs them. Text holding a character of
+scoring/controlchars.py is refused with its line, whether typed or written as an escape.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import yaml
+
+from . import controlchars
 
 ALIASES_REFUSED = "YAML anchors and aliases (&name / *name) are not allowed in bank files"
 
@@ -80,8 +83,18 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return seq
 
 
+def _construct_str(loader: _LineLoader, node: yaml.ScalarNode) -> str:
+    value = loader.construct_scalar(node)
+    at = controlchars.find_forbidden(value, multiline=True)
+    if at >= 0:
+        # Only an escape ("\0", "\u202e") gets here: load() refuses the raw character.
+        raise YamlSyntaxError(node.start_mark.line + 1, controlchars.message_en(value[at]))
+    return value
+
+
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 class YamlSyntaxError(Exception):
@@ -91,9 +104,19 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+def _check_characters(text: str) -> None:
+    """The file as written: CRLF files are fine, any other refused character (a lone CR,
+    and U+0085/U+2028/U+2029, which PyYAML would count as line breaks) is not."""
+    lf = controlchars.normalise_newlines(text)
+    at = controlchars.find_forbidden(lf, multiline=True)
+    if at >= 0:
+        raise YamlSyntaxError(lf.count("\n", 0, at) + 1, controlchars.message_en(lf[at]))
+
+
 def load(text: str) -> tuple[object, list[Duplicate]]:
     """Parse one YAML document; raise YamlSyntaxError with the line of the fault (syntax,
-    an anchor or alias)."""
+    an anchor or alias, a refused character)."""
+    _check_characters(text)
     loader = _LineLoader(text)
     try:
         data = loader.get_single_data()
@@ -104,6 +127,8 @@ def load(text: str) -> tuple[object, list[Duplicate]]:
         if exc.context:
             what = f"{exc.context}; {what}"
         raise YamlSyntaxError(line, f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as exc:
+        raise YamlSyntaxError(text.count("\n", 0, exc.position) + 1, f"YAML error: {exc}") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, f"YAML error: {exc}") from None
     finally:

@@ -2,7 +2,6 @@
 import uses, so a record typed in the browser and one imported obey one set of rules."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, HiddenField, SelectField, SelectMultipleField, StringField,
                      SubmitField, ValidationError)
@@ -13,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from scoring import people as parse
 from scoring.jpdate import to_jst
 
+from ..forms import AppForm
 from ..models import ROLE_NAMES, ROLES, utcnow
 from ..models_register import EMPLOYMENT_CATEGORIES
 
@@ -31,7 +31,7 @@ def _parser(fn):
     return validate
 
 
-class _ParsedForm(FlaskForm):
+class _ParsedForm(AppForm):
     def __init__(self, *args, **kwargs):
         self.parsed: dict = {}
         super().__init__(*args, **kwargs)
@@ -72,12 +72,12 @@ class StaffForm(_ParsedForm):
     submit = SubmitField("保存する")
 
 
-class CreateLoginForm(FlaskForm):
+class CreateLoginForm(AppForm):
     username = StringField("ユーザーID（空欄なら職員番号）", validators=[Optional(), Length(max=64, message="64文字以内で入力してください。")])
     submit = SubmitField("ログインアカウントを作成する")
 
 
-class LinkLoginForm(FlaskForm):
+class LinkLoginForm(AppForm):
     username = StringField("既存のユーザーID", validators=[DataRequired("ユーザーIDを入力してください。"),
                                                        Length(max=64, message="64文字以内で入力してください。")])
     submit = SubmitField("このアカウントと紐付ける")
@@ -88,23 +88,23 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserRolesForm(FlaskForm):
+class UserRolesForm(AppForm):
     roles = MultiCheckboxField("役割", choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES],
                                validate_choice=False)
     active = BooleanField("利用可能（オフにするとログインできません）")
     submit = SubmitField("保存する")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     submit = SubmitField("パスワードを再発行する")
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     file = FileField("CSVファイル", validators=[FileRequired("CSVファイルを選んでください。")])
     submit = SubmitField("内容を確認する")
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(AppForm):
     payload = HiddenField(validators=[DataRequired()])
     fingerprint = HiddenField(validators=[DataRequired(), Length(max=64)])
     filename = HiddenField(validators=[Length(max=255)])

@@ -1,6 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
+from ..forms import AppForm
 
-class LoadBanksForm(FlaskForm):
+
+class LoadBanksForm(AppForm):
     submit = SubmitField("現在のファイルを新しいバージョンとして登録")

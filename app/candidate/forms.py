@@ -1,18 +1,19 @@
 """Candidate forms: plain CSRF-carrying forms for the buttons that change state."""
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from ..forms import AppForm
 
-class StartForm(FlaskForm):
+
+class StartForm(AppForm):
     submit = SubmitField("受検を開始する")
 
 
-class SubmitAttemptForm(FlaskForm):
+class SubmitAttemptForm(AppForm):
     submit = SubmitField("解答を提出する")
 
 
-class PracticeAnswerForm(FlaskForm):
+class PracticeAnswerForm(AppForm):
     question_id = HiddenField(validators=[DataRequired(), Length(max=64)])
     level = HiddenField(validators=[DataRequired(), Length(max=32)])
     topic = HiddenField(validators=[Length(max=64)])

@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from .. import audit, mailer, notices as notice_ops, passes_ops, training_ops
 from ..auth.routes import role_required
 from ..exports import csv_response, xlsx_response
 from ..extensions import db
+from ..forms import AppForm
 from ..models_register import PASS_SOURCES, Notice, PassRecord
 
 bp = Blueprint("register", __name__, url_prefix="/committee/register")
@@ -40,7 +40,7 @@ REQUIRED = "入力してください"
 
 # ---- forms ------------------------------------------------------------------------------
 
-class SpecialPassForm(FlaskForm):
+class SpecialPassForm(AppForm):
     staff_number = StringField("職員番号", validators=[DataRequired(REQUIRED), Length(max=32)])
     # Choices are checked by the operation, with Japanese messages (WTForms' are English).
     level = SelectField("級位", choices=[SelectChoice(k, LEVEL_NAMES[k]) for k in LEVEL_ORDER],
@@ -59,33 +59,33 @@ class SpecialPassForm(FlaskForm):
         return self
 
 
-class CsvUploadForm(FlaskForm):
+class CsvUploadForm(AppForm):
     file = FileField("CSVファイル", validators=[FileRequired("ファイルを選んでください")])
     dry_run = BooleanField("確認のみ（登録しない）")
     submit = SubmitField("取り込む")
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(AppForm):
     reason = TextAreaField("取消の理由", validators=[DataRequired(REQUIRED), Length(max=2000)])
     submit = SubmitField("取り消す")
 
 
-class ResendForm(FlaskForm):
+class ResendForm(AppForm):
     submit = SubmitField("メールを再送")
 
 
-class TrainingForm(FlaskForm):
+class TrainingForm(AppForm):
     staff_number = StringField("職員番号", validators=[DataRequired(REQUIRED), Length(max=32)])
     attended_on = StringField("受講日（2025-06-01、令和7年6月1日）", validators=[DataRequired(REQUIRED), Length(max=32)])
     course = StringField("講習名", default=training_ops.DEFAULT_COURSE, validators=[Optional(), Length(max=128)])
     submit = SubmitField("受講を記録する")
 
 
-def _form_errors(form: FlaskForm) -> None:
+def _form_errors(form: AppForm) -> None:
     for name, errors in form.errors.items():
         label = getattr(form, name).label.text if hasattr(form, name) else name
         for e in errors:
-            flash(f"{label}: {e}", "error")
+            flash(e if e.startswith(label) else f"{label}: {e}", "error")
 
 
 # ---- the register -----------------------------------------------------------------------

@@ -1,15 +1,15 @@
 """Forms of the session pages: sessions, registration and the chair's admissions."""
-from flask_wtf import FlaskForm
 from wtforms import (DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..forms import AppForm
 from ..models_register import SESSION_FORMATS
 
 
-class JaForm(FlaskForm):
+class JaForm(AppForm):
     class Meta:
         # WTForms' own messages (a number or date that does not parse, a bad choice) in
         # Japanese; Flask-WTF would give them in English without Flask-Babel.

@@ -1,7 +1,8 @@
 """Affiliation head forms: CSRF-carrying buttons."""
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
+from ..forms import AppForm
 
-class MarkReadForm(FlaskForm):
+
+class MarkReadForm(AppForm):
     submit = SubmitField("既読にする")
