@@ -130,7 +130,12 @@ class Client:
 
     def login(self, username, password=DEMO_PASSWORD):
         self.get("/login")
-        return self.post_form("/login", {"username": username, "password": password})
+        resp = self.post_form("/login", {"username": username, "password": password})
+        if resp.status_code == 302:
+            # As a browser does: the page signed in to carries the new session's CSRF token
+            # (the session, and the token with it, is new at every sign-in).
+            self._remember(self.http.get(resp.location, follow_redirects=True))
+        return resp
 
     def start(self, level="beginner"):
         """Start (or resume) the demo session of a level; returns the page state."""
