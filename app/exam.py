@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 
 from scoring.assembly import Assembler, new_seed
+from scoring.choice_positions import to_keys
 from scoring.grading import ResponseError, coerce_response
 
 from . import audit
@@ -302,7 +303,9 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
     _blueprint, questions = attempt_snapshot(attempt)
     q = questions[question_id]
     try:
-        value = coerce_response(q.type, [c.key for c in q.choices], response)
+        # The page posts the shown positions of choices, never keys (scoring/choice_positions.py).
+        keys = to_keys(q.type, form[position - 1].get("choice_order", ()), response)
+        value = coerce_response(q.type, [c.key for c in q.choices], keys)
     except ResponseError as exc:
         raise Refused(400, "bad_response", str(exc)) from None
     new_seq = base_seq + 1
@@ -339,9 +342,10 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
     return Ack(new_seq, now)
 
 
-def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
-    """(owner, bank version, question ids in shown order) of an attempt: fixed when it is
-    drawn, so read once per process and kept (the save path then parses no form)."""
+def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...], tuple[tuple[str, ...], ...]] | None:
+    """(owner, bank version, question ids in shown order, each question's choice keys in
+    shown order) of an attempt: fixed when it is drawn, so read once per process and kept
+    (the save path then parses no form)."""
     cache = engine_cache("attempt_facts")
     hit = cache.get(attempt_id)
     if hit is None:
@@ -350,7 +354,12 @@ def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
             .where(_attempts.c.id == attempt_id)).first()
         if row is None:
             return None
-        hit = (row[0], row[1], tuple(item["id"] for item in json.loads(row[2])))
+        form = json.loads(row[2])
+        # Forms repeat a few orders (24 of four keys): every attempt shares one tuple of each.
+        shared = engine_cache("choice_orders")
+        orders = tuple(shared.setdefault(order, order)
+                       for order in (tuple(item.get("choice_order", ())) for item in form))
+        hit = (row[0], row[1], tuple(item["id"] for item in form), orders)
         if len(cache) > 20000:
             cache.clear()
         cache[attempt_id] = hit
@@ -360,10 +369,10 @@ def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...]] | None:
 def prepare_save(attempt_id: int, user_id: int, epoch: int, *, base_seq, client_id, position,
                  question_id, response, flagged) -> dict | None:
     """The checks of the usual save that need no write: the user's own attempt, the question
-    at that position of their form, a well-formed answer. Returns the parameters for
-    store_save (whose claim checks the user and the session epoch), or None for anything
-    unusual, which the caller then sends the full way (record_answer) to be answered
-    precisely."""
+    at that position of their form, a well-formed answer (choices by shown position).
+    Returns the parameters for store_save (whose claim checks the user and the session
+    epoch), or None for anything unusual, which the caller then sends the full way
+    (record_answer) to be answered precisely."""
     try:
         _check_save(base_seq, client_id, position, flagged)
     except Refused:
@@ -371,12 +380,13 @@ def prepare_save(attempt_id: int, user_id: int, epoch: int, *, base_seq, client_
     facts = _facts(attempt_id)
     if facts is None or facts[0] != user_id:
         return None
-    owner, version_id, qids = facts
+    owner, version_id, qids, orders = facts
     if not (1 <= position <= len(qids) and qids[position - 1] == question_id):
         return None
     q = _version(version_id, lambda: db.session.get(BankVersion, version_id))[2][question_id]
     try:
-        value = coerce_response(q.type, [c.key for c in q.choices], response)
+        value = coerce_response(q.type, [c.key for c in q.choices],
+                                to_keys(q.type, orders[position - 1], response))
     except ResponseError:
         return None
     return {"attempt_id": attempt_id, "owner": owner, "epoch": epoch, "base_seq": base_seq,

@@ -116,16 +116,27 @@ def parse_exam_page(html: str):
         m = SECTION_RE.match('<section class="question"' + part[:400])
         pos, qid, qtype = int(m.group(1)), m.group(2), m.group(3)
         body = part.split("</section>", 1)[0]
-        items[pos] = (qid, qtype, VALUE_RE.findall(body))
+        # A choice's value is its shown position; it is posted as a number.
+        items[pos] = (qid, qtype, [int(v) if v.isdigit() else v for v in VALUE_RE.findall(body)])
     return state, csrf, items
 
 
-def random_response(qtype, keys, rng, avoid=None):
+def as_sent(order, response):
+    """A stored response as the page sent it: a choice question's keys (its order is not
+    empty) as positions in the order shown."""
+    if not order:
+        return response
+    if isinstance(response, list):
+        return sorted(order.index(k) + 1 for k in response)
+    return order.index(response) + 1
+
+
+def random_response(qtype, values, rng, avoid=None):
     for _ in range(8):
         if qtype == "single":
-            r = rng.choice(keys)
+            r = rng.choice(values)
         elif qtype == "multiple":
-            r = sorted(rng.sample(keys, rng.randint(1, len(keys))))
+            r = sorted(rng.sample(values, rng.randint(1, len(values))))
         elif qtype == "true_false":
             r = rng.random() < 0.5
         else:
@@ -376,8 +387,8 @@ class Generator:
         for pos in range(1, n + 1):
             if not await self.think(c, think_s * rng.uniform(0.5, 1.5)):
                 break
-            qid, qtype, keys = c.items[pos]
-            outcome = await self.save(c, pos, random_response(qtype, keys, rng))
+            qid, qtype, values = c.items[pos]
+            outcome = await self.save(c, pos, random_response(qtype, values, rng))
             if outcome == "deadline":
                 break
             if rng.random() < 0.1 and pos > 1:
@@ -386,9 +397,9 @@ class Generator:
                 pings.append(self.ping_position(c, back))
                 if not await self.think(c, think_s * rng.uniform(0.2, 0.6)):
                     break
-                _, btype, bkeys = c.items[back]
+                _, btype, bvalues = c.items[back]
                 prev = c.acked.get(back, (None, None, None))[2]
-                outcome = await self.save(c, back, random_response(btype, bkeys, rng, avoid=prev))
+                outcome = await self.save(c, back, random_response(btype, bvalues, rng, avoid=prev))
                 self.counts["answers_changed"] += 1
                 if outcome == "deadline":
                     break
@@ -432,9 +443,9 @@ class Generator:
             n = len(c.items)
             while time.time() < window[1]:
                 pos = rng.randint(1, n)
-                _qid, qtype, keys = c.items[pos]
+                _qid, qtype, values = c.items[pos]
                 t = time.perf_counter()
-                r = await self.save(c, pos, random_response(qtype, keys, rng), record=False)
+                r = await self.save(c, pos, random_response(qtype, values, rng), record=False)
                 now = time.time()
                 if r == "ok" and window[0] <= now <= window[1]:
                     done[0] += 1
@@ -764,17 +775,21 @@ class Db:
         return self.q("SELECT count(*) FROM attempts WHERE session_id = :s", s=session_id)[0][0]
 
     def latest(self, attempt_ids):
-        """attempt -> position -> (seq, client_id, response)"""
+        """attempt -> position -> (seq, client_id, response), the response as it was sent
+        (the stored keys of a choice question as the positions shown)."""
         out = {}
         ids = list(attempt_ids)
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ",".join(str(int(a)) for a in ids[i:i + 500])
+            orders = {a: [item.get("choice_order", []) for item in json.loads(form)] for a, form in
+                      self.q(f"SELECT id, form_json FROM attempts WHERE id IN ({chunk})")}
             rows = self.q("SELECT attempt_id, position, seq, client_id, response_json FROM answer_steps "
-                          f"WHERE attempt_id IN ({','.join(str(int(a)) for a in chunk)})")
+                          f"WHERE attempt_id IN ({chunk})")
             for a, pos, seq, cid, resp in rows:
                 cur = out.setdefault(a, {}).get(pos)
                 if cur is None or seq > cur[0]:
-                    out[a][pos] = (seq, cid, None if resp is None else json.loads(resp))
+                    out[a][pos] = (seq, cid, None if resp is None else
+                                   as_sent(orders[a][pos - 1], json.loads(resp)))
         return out
 
 

@@ -161,10 +161,10 @@ def main(argv=None):
         def save():
             nonlocal seq
             pos = rng.randint(1, len(items))
-            qid, qtype, keys = items[pos]
+            qid, qtype, values = items[pos]
             st, text, _ = c.call("POST", state["urls"]["save"], body={
                 "base_seq": seq, "client_id": uuid.uuid4().hex, "position": pos,
-                "question_id": qid, "response": random_response(qtype, keys, rng),
+                "question_id": qid, "response": random_response(qtype, values, rng),
                 "flagged": False})
             assert st == 200, (st, text)
             seq = json.loads(text)["seq"]

@@ -32,6 +32,7 @@ from app.extensions import db  # noqa: E402
 from app.models import AnswerStep, Attempt, User, latest_steps, utcnow  # noqa: E402
 from scoring.grading import grade  # noqa: E402
 from scoring.jpdate import to_jst  # noqa: E402
+from tests.choicetools import shown_values  # noqa: E402
 from tests.test_review import right_first, sit  # noqa: E402  (sheets seeded as the review tests do)
 
 pytestmark = pytest.mark.browser
@@ -162,9 +163,13 @@ def wait_saved(page):
 
 
 def server_steps(app, attempt_id: int) -> dict[int, tuple]:
-    """{position: (response, flagged)} of the latest step per position, read from the DB."""
+    """{position: (response, flagged)} of the latest step per position, read from the DB,
+    with the stored keys given as the page's values (shown positions) through the attempt's
+    choice order: equal to what was clicked only if the server stored the clicked choice."""
     with app.app_context():
-        steps = {p: (s.response, s.flagged) for p, s in latest_steps(attempt_id).items()}
+        form = db.session.get(Attempt, attempt_id).form
+        steps = {p: (shown_values(form[p - 1]["choice_order"], s.response), s.flagged)
+                 for p, s in latest_steps(attempt_id).items()}
         db.session.remove()
     return steps
 

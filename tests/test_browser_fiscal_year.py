@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.demo import DEMO_PASSWORD
+from tests.choicetools import choice_order, posted
 from tests.conftest import Client
 # The browser (Debian's Chromium; a failure, never a skip, when it is missing) and the live
 # server come from the exam-page tests.
@@ -74,14 +75,15 @@ class Person:
         self.context.close()
 
 
-def answer_with_mouse(section, q, correct: bool):
-    """Click the answer the bank says is right (or the wrong one the HTTP test uses too)."""
+def answer_with_mouse(section, q, correct: bool, order):
+    """Click the answer the bank says is right (or the wrong one the HTTP test uses too);
+    `order` is the keys in the order shown, as the page's values are shown positions."""
     response = right(q) if correct else wrong(q)
     if q.type == "single":
-        section.locator(f'label.choice:has(input[value="{response}"])').click()
+        section.locator(f'label.choice:has(input[value="{posted(order, response)}"])').click()
     elif q.type == "multiple":
-        for key in response:
-            section.locator(f'label.choice:has(input[value="{key}"])').click()
+        for position in posted(order, response):
+            section.locator(f'label.choice:has(input[value="{position}"])').click()
     elif q.type == "true_false":
         section.get_by_text("正しい（○）" if response else "誤り（×）").click()
     else:
@@ -152,6 +154,7 @@ def test_the_year_in_a_browser(app, live_server, browser, artifacts, tmp_path): 
     card = p.locator("section.session", has_text=title)
     card.get_by_role("button", name="受検を開始する").click()
     p.wait_for_url(ATTEMPT_URL)
+    attempt_id = int(ATTEMPT_URL.search(p.url).group(1))
     sections = p.locator("section.question")
     expect(sections).to_have_count(10)
     bank = questions()
@@ -163,7 +166,8 @@ def test_the_year_in_a_browser(app, live_server, browser, artifacts, tmp_path): 
     for i, q in enumerate(form):
         section = p.locator(f"section#q-{i + 1}")
         expect(section).to_be_visible()
-        answer_with_mouse(section, q, i not in wrong_positions)
+        answer_with_mouse(section, q, i not in wrong_positions,
+                          choice_order(app, attempt_id, i + 1))
         expect(p.locator(f'.qnav-btn[data-goto="{i + 1}"]')).to_have_class(re.compile(r"\banswered\b"))
         if i == 4:
             cand.shot("05-exam-question")

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import ExamSession, Registration, User, UserRole, utcnow
 from app.models_register import Staff
 from scoring.stats import Response, analyse
+from tests.choicetools import posted
 from tests.conftest import Client
 
 
@@ -53,7 +54,8 @@ def sit_many(app, n, seed=1):
                 else:
                     resp = q.answer[0] if right else "wrong"
                 record_answer(attempt, base_seq=seq, client_id=uuid.uuid4().hex, position=pos,
-                              question_id=q.id, response=resp, flagged=False, now=utcnow())
+                              question_id=q.id, response=posted(item["choice_order"], resp),
+                              flagged=False, now=utcnow())
                 seq += 1
             submit_attempt(attempt, "candidate", utcnow())
         db.session.commit()

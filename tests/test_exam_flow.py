@@ -12,6 +12,7 @@ from app.banks import snapshot
 from app.exam import finalize_expired
 from app.extensions import db
 from app.models import AnswerStep, Attempt, AuditEvent, latest_steps, utcnow
+from tests.choicetools import posted_for
 from tests.conftest import Client
 
 
@@ -47,8 +48,10 @@ def wrong_for(app, state, position):
 
 
 def save(client, state, position, qid, response, flagged=False, base=None):
+    """Save `response` (in the bank's keys) as the page does: choices by shown position."""
     body = {"base_seq": state["seq"] if base is None else base, "client_id": cid(),
-            "position": position, "question_id": qid, "response": response, "flagged": flagged}
+            "position": position, "question_id": qid, "flagged": flagged,
+            "response": posted_for(client.app, state["attempt"], position, response)}
     resp = client.post_json(state["urls"]["save"], body)
     if resp.status_code == 200:
         state["seq"] = resp.json["seq"]
@@ -118,7 +121,8 @@ def test_resume_after_closing_the_browser(app, candidate):
     resumed = again.start()
     assert resumed["attempt"] == state["attempt"]
     assert resumed["position"] == 5
-    assert resumed["answers"]["5"] == {"response": resp, "flagged": True}
+    assert resumed["answers"]["5"] == {"response": posted_for(app, state["attempt"], 5, resp),
+                                       "flagged": True}
     assert resumed["seq"] == state["seq"]
     assert resumed["remaining_ms"] <= state["remaining_ms"]
 
@@ -141,7 +145,7 @@ def test_a_retried_save_is_stored_once(app, candidate):
     state = candidate.start()
     qid, resp = key_for(app, state, 1)
     body = {"base_seq": 0, "client_id": cid(), "position": 1, "question_id": qid,
-            "response": resp, "flagged": False}
+            "response": posted_for(app, state["attempt"], 1, resp), "flagged": False}
     first = candidate.post_json(state["urls"]["save"], body)
     again = candidate.post_json(state["urls"]["save"], body)   # the response was lost; resend
     assert first.status_code == again.status_code == 200
@@ -156,7 +160,7 @@ def test_question_not_on_the_form_is_refused(app, candidate, change):
     state = candidate.start()
     qid, resp = key_for(app, state, 1)
     body = {"base_seq": 0, "client_id": cid(), "position": 1, "question_id": qid,
-            "response": resp, "flagged": False, **change}
+            "response": posted_for(app, state["attempt"], 1, resp), "flagged": False, **change}
     r = candidate.post_json(state["urls"]["save"], body)
     assert r.status_code in (400, 404)
     assert steps_count(app, state["attempt"]) == 0
@@ -184,6 +188,7 @@ def test_not_json_and_missing_csrf_are_refused(app, candidate):
                             headers={"X-CSRFToken": candidate.csrf, "Content-Type": "text/plain"})
     assert r.status_code == 400
     qid, resp = key_for(app, state, 1)
+    resp = posted_for(app, state["attempt"], 1, resp)
     r = candidate.post_json(state["urls"]["save"], {"base_seq": 0, "client_id": cid(), "position": 1,
                                                     "question_id": qid, "response": resp}, csrf=False)
     assert r.status_code == 400 and r.json["error"] == "csrf"
@@ -208,6 +213,7 @@ def test_another_candidates_attempt_is_not_found(app, candidate):
     for url in (state["urls"]["confirm"], f"/exam/attempts/{state['attempt']}"):
         assert other.get(url).status_code == 404
     qid, resp = key_for(app, state, 1)
+    resp = posted_for(app, state["attempt"], 1, resp)
     r = other.post_json(state["urls"]["save"], {"base_seq": 0, "client_id": cid(), "position": 1,
                                                 "question_id": qid, "response": resp, "flagged": False})
     assert r.status_code == 404

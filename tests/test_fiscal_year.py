@@ -31,6 +31,7 @@ import uuid
 
 from app.demo import DEMO_PASSWORD
 from scoring.jpdate import fiscal_year_label
+from tests.choicetools import posted_for
 from tests.conftest import Client
 from tests.test_notices import parsed, smtp  # noqa: F401  (the real SMTP server fixture)
 from tests.yeartools import key_leaks, questions, right, short_banks, staff_csv, window, wrong
@@ -176,7 +177,8 @@ def sit(client, sid, wrong_positions) -> Sheet:
     for pos, q in form:
         response = wrong(q) if pos in bad else right(q)
         body = {"base_seq": state["seq"], "client_id": uuid.uuid4().hex, "position": pos,
-                "question_id": q.id, "response": response, "flagged": pos in bad}
+                "question_id": q.id, "response": posted_for(client.app, state["attempt"], pos, response),
+                "flagged": pos in bad}
         saved = client.post_json(state["urls"]["save"], body)
         assert saved.status_code == 200 and saved.json["ok"], saved.get_data(as_text=True)
         assert saved.json["seq"] == state["seq"] + 1 and saved.json["duplicate"] is False

@@ -17,6 +17,7 @@ from app import exam
 from app.exam import prepare_save, store_save, write_gate
 from app.extensions import db
 from app.models import AnswerStep, Attempt, User, utcnow
+from tests.choicetools import posted_for
 from tests.conftest import Client
 from tests.test_exam_flow import key_for, save
 
@@ -40,7 +41,8 @@ def params_for(app, username, state, position, base_seq, client_id=None):
                                         .where(User.username == username)).one()
         params = prepare_save(state["attempt"], uid, epoch, base_seq=base_seq,
                               client_id=client_id or uuid.uuid4().hex, position=position,
-                              question_id=qid, response=response, flagged=False)
+                              question_id=qid, flagged=False,
+                              response=posted_for(app, state["attempt"], position, response))
     assert params
     return params
 

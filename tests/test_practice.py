@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from app.banks import current_version, snapshot
 from app.extensions import db
 from app.models import Attempt, PracticeAnswer
+from tests.choicetools import posted
 
 
 def practice_ids(app):
@@ -13,6 +14,13 @@ def practice_ids(app):
         _bp, questions = snapshot(current_version())
         return ({q.id for q in questions.values() if q.pool == "practice"},
                 {q.id for q in questions.values() if q.pool == "exam"}, questions)
+
+
+def shown_order(app, q, token: str) -> list[str]:
+    """The keys in the order the page showed them: what the server maps positions to."""
+    from app.candidate.practice import _shown_order
+    with app.test_request_context():
+        return _shown_order(q, token)
 
 
 def drawn_id(page: str) -> str:
@@ -39,12 +47,13 @@ def test_topic_filter_and_feedback_with_explanation(app, candidate):
     q = questions[qid]
     assert q.topic == "law_procedure" and q.pool == "practice"
     assert q.explanation.strip().splitlines()[0] not in page       # not before answering
-    order = re.search(r'name="choice_order" type="hidden" value="([^"]*)"', page).group(1)
-    data = {"question_id": qid, "level": "beginner", "topic": "law_procedure", "choice_order": order}
+    token = re.search(r'name="order_token" type="hidden" value="([^"]*)"', page).group(1)
+    data = {"question_id": qid, "level": "beginner", "topic": "law_procedure", "order_token": token}
+    order = shown_order(app, q, token)
     if q.type == "single":
-        data["r1"] = q.answer
+        data["r1"] = str(posted(order, q.answer))
     elif q.type == "multiple":
-        data["r1"] = list(q.answer)
+        data["r1"] = [str(p) for p in posted(order, list(q.answer))]
     elif q.type == "true_false":
         data["r1"] = "true" if q.answer else "false"
     else:
@@ -69,7 +78,7 @@ def test_exam_questions_cannot_be_answered_in_practice(app, candidate):
     candidate.get("/exam/practice/")
     qid = sorted(exam)[0]
     resp = candidate.post_form("/exam/practice/answer",
-                               {"question_id": qid, "level": "beginner", "r1": "a"})
+                               {"question_id": qid, "level": "beginner", "r1": "1"})
     assert resp.status_code == 404
     assert questions[qid].explanation.strip().splitlines()[0] not in resp.get_data(as_text=True)
     with app.app_context():

@@ -20,6 +20,7 @@ from app.models_register import Affiliation, Correction, SessionDetail, Staff, W
 from scoring.grading import GradedItem
 from scoring.results import (AnsweredItem, CorrectionRule, Part, apply_corrections, combine,
                              histogram, parse_key, pooled_rates)
+from tests.choicetools import posted
 from tests.conftest import Client
 
 ROLES_USERS = ("candidate1", "author1", "committee1", "vicechair", "chair", "head1", "secretariat1")
@@ -110,11 +111,13 @@ def sit(app, sid, user_id, decide, submit=True, changes=0) -> int:
                 continue
             if pos <= changes:
                 record_answer(attempt, base_seq=seq, client_id=uuid.uuid4().hex, position=pos,
-                              question_id=q.id, response=wrong_answer(q), flagged=True, now=utcnow())
+                              question_id=q.id, response=posted(item["choice_order"], wrong_answer(q)),
+                              flagged=True, now=utcnow())
                 seq += 1
             resp = right_answer(q) if verdict == "right" else wrong_answer(q)
             record_answer(attempt, base_seq=seq, client_id=uuid.uuid4().hex, position=pos,
-                          question_id=q.id, response=resp, flagged=False, now=utcnow())
+                          question_id=q.id, response=posted(item["choice_order"], resp),
+                          flagged=False, now=utcnow())
             seq += 1
         if submit:
             submit_attempt(attempt, "candidate", utcnow())
@@ -350,7 +353,9 @@ def test_sheet_detail_shows_answers_keys_and_save_times(app):
         assert to_jst(s.created_at).strftime("%Y-%m-%d %H:%M:%S") in first
     # The choices in the candidate's order, and the key and answer in the candidate's labels.
     if q1.type in ("single", "multiple"):
-        assert re.findall(r'name="r1" value="([^"]+)"', first) == first_item["choice_order"]
+        # Shown positions as values, never the keys (scoring/choice_positions.py).
+        n = len(first_item["choice_order"])
+        assert re.findall(r'name="r1" value="([^"]+)"', first) == [str(i) for i in range(1, n + 1)]
         label = "アイウエオ"[first_item["choice_order"].index(
             q1.answer if q1.type == "single" else sorted(q1.answer, key=first_item["choice_order"].index)[0])]
         key_html = re.search(r'<dd class="key">(.*?)</dd>', first, re.S).group(1)

@@ -23,6 +23,7 @@ from app.banks import import_banks, snapshot
 from app.extensions import db
 from app.models import (AnswerStep, Attempt, AuditEvent, ExamSession, LoginFailure, Registration,
                         User, utcnow)
+from scoring.choice_positions import to_keys
 from scoring.grading import ResponseError, coerce_response
 from tests.banktools import BLUEPRINT, write_bank
 from tests.conftest import Client
@@ -676,7 +677,7 @@ def test_no_key_explanation_or_accepted_answer_reaches_a_candidate(app, candidat
         _bp, questions = snapshot(attempt.bank_version)
         form = [questions[i["id"]] for i in attempt.form]
     for pos, q in enumerate(form, start=1):
-        response = {"single": "b", "multiple": ["b"], "true_false": False, "text": "まちがい"}[q.type]
+        response = {"single": 2, "multiple": [2], "true_false": False, "text": "まちがい"}[q.type]
         r = candidate.post_json(state["urls"]["save"], {
             "base_seq": state["seq"], "client_id": uuid.uuid4().hex, "position": pos,
             "question_id": q.id, "response": response, "flagged": pos == 2})
@@ -832,9 +833,9 @@ def test_author_markdown_payloads_are_inert_in_preview_and_practice(app, tmp_pat
     assert page.status_code == 200 and inert(page.get_data(as_text=True)) == []
     text = page.get_data(as_text=True)
     fields = {k: html.unescape(v) for k, v in re.findall(
-        r'name="(question_id|level|topic|choice_order)" type="hidden" value="([^"]*)"', text)}
+        r'name="(question_id|level|topic|order_token)" type="hidden" value="([^"]*)"', text)}
     assert fields.get("question_id") == "XS-P1", fields
-    feedback = c.post_form("/exam/practice/answer", {**fields, "r1": "a"})
+    feedback = c.post_form("/exam/practice/answer", {**fields, "r1": "1"})
     assert feedback.status_code == 200
     body = feedback.get_data(as_text=True)
     assert "EXPLSECRETXS-P1a" in body                  # the explanation is shown here, and inert
@@ -851,7 +852,8 @@ def fuzz_attempt(app, candidate):
         attempt = db.session.get(Attempt, state["attempt"])
         _bp, questions = snapshot(attempt.bank_version)
         form = [questions[i["id"]] for i in attempt.form]
-    return {"state": state, "form": form, "ids": [q.id for q in form]}
+        orders = [i["choice_order"] for i in attempt.form]
+    return {"state": state, "form": form, "ids": [q.id for q in form], "orders": orders}
 
 
 def json_values(max_leaves=12):
@@ -876,9 +878,10 @@ def json_values(max_leaves=12):
 FIELDS = ("base_seq", "client_id", "position", "question_id", "response", "flagged", "missing")
 
 
-def valid_response(q, value) -> bool:
+def valid_response(q, order, value) -> bool:
+    """Whether the page could have posted `value` (choices by shown position)."""
     try:
-        coerce_response(q.type, [c.key for c in q.choices], value)
+        coerce_response(q.type, [c.key for c in q.choices], to_keys(q.type, order, value))
         return True
     except ResponseError:
         return False
@@ -911,7 +914,12 @@ def malformed_save(draw, info):
             if q.type == "text":
                 body[field] = draw(anything.filter(lambda v: not isinstance(v, str) and v is not None))
             else:
-                body[field] = draw(anything.filter(lambda v, q=q: not valid_response(q, v)))
+                order = info["orders"][pos - 1]
+                # Near misses of a position (0, n+1, repeated, as text, true) beside anything.
+                near = st.sampled_from([0, len(order) + 1, -1, True, False, "1", "a", 1.0, [1, 1],
+                                        [0], [True], ["1"], [len(order) + 1], 1, [1]])
+                body[field] = draw((near | anything).filter(
+                    lambda v, q=q, order=order: not valid_response(q, order, v)))
         elif field == "flagged":
             body[field] = draw(anything.filter(lambda v: not isinstance(v, bool)))
         else:

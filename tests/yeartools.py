@@ -51,7 +51,8 @@ def questions() -> dict[str, Question]:
 
 
 def right(q: Question):
-    """The keyed response, as the exam page would send it."""
+    """The keyed response, in the bank's keys (the page posts them as shown positions:
+    tests/choicetools.py)."""
     if q.type == "multiple":
         return sorted(q.answer)
     if q.type == "text":

@@ -17,5 +17,6 @@ class PracticeAnswerForm(AppForm):
     question_id = HiddenField(validators=[DataRequired(), Length(max=64)])
     level = HiddenField(validators=[DataRequired(), Length(max=32)])
     topic = HiddenField(validators=[Length(max=64)])
-    choice_order = HiddenField(validators=[Length(max=200)])
+    # Names the shown choice order without revealing it (practice._shown_order).
+    order_token = HiddenField(validators=[Length(max=64)])
     submit = SubmitField("解答する")

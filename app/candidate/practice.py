@@ -1,13 +1,17 @@
 """Practice mode for candidates: practice-pool questions with immediate feedback."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import random
+import secrets
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from scoring.choice_positions import to_keys
 from scoring.grading import ResponseError, coerce_response, grade
 from scoring.practice import pick, practice_pool, progress
 
@@ -62,24 +66,45 @@ def practice_question():
         return error_response(404, "この級位・分野の練習問題はありません。")
     recent = {a.question_id for a in _history(level)[-max(1, len(pool) // 2):]}
     q = pick(pool, random.Random(), recent)
-    order = [c.key for c in q.choices]
-    if q.shuffle:
-        random.shuffle(order)
-    by_key = {c.key: c for c in q.choices}
-    item = {"position": 1, "q": q, "choices": [by_key[k] for k in order], "response": None}
-    form = PracticeAnswerForm(question_id=q.id, level=level, topic=topic or "",
-                              choice_order=",".join(order))
+    token = secrets.token_urlsafe(16)
+    item = {"position": 1, "q": q, "choices": _choices(q, _shown_order(q, token)), "response": None}
+    form = PracticeAnswerForm(question_id=q.id, level=level, topic=topic or "", order_token=token)
     return render_template("candidate/practice_question.html", it=item, q=q, form=form,
                            blueprint=blueprint, level=level, topic=topic, feedback=None)
+
+
+def _shown_order(q, token: str) -> list[str]:
+    """The choice keys in the order shown with this token. The page posts choices by
+    position, so the server must know the order it showed, and the page must not: the order
+    comes from the token and the app's secret, which the page carries and cannot read."""
+    keys = [c.key for c in q.choices]
+    if q.shuffle:
+        secret = current_app.secret_key
+        secret = secret.encode() if isinstance(secret, str) else secret
+        message = f"practice-order\0{q.id}\0{token}".encode()
+        random.Random(hmac.new(secret, message, hashlib.sha256).digest()).shuffle(keys)
+    return keys
+
+
+def _choices(q, order: list[str]):
+    by_key = {c.key: c for c in q.choices}
+    return [by_key[k] for k in order]
+
+
+def _position(value: str):
+    """A posted choice position as a number; anything else stays as sent, to be refused."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 3 else value
 
 
 def _read_response(q, form_data):
     name = "r1"
     if q.type == "multiple":
-        return form_data.getlist(name) or None
+        return [_position(v) for v in form_data.getlist(name)] or None
     value = form_data.get(name)
     if value is None:
         return None
+    if q.type == "single":
+        return _position(value)
     if q.type == "true_false":
         return {"true": True, "false": False}.get(value, value)
     return value
@@ -97,8 +122,10 @@ def practice_answer():
     # Only practice-pool questions can be answered here: exam items never leak through.
     if q is None or q not in practice_pool(blueprint, questions, level):
         return error_response(404, "この練習問題は見つかりません。")
+    order = _shown_order(q, form.order_token.data or "")
     try:
-        response = coerce_response(q.type, [c.key for c in q.choices], _read_response(q, request.form))
+        response = coerce_response(q.type, [c.key for c in q.choices],
+                                   to_keys(q.type, order, _read_response(q, request.form)))
     except ResponseError as exc:
         return error_response(400, str(exc))
     ok = grade(q.type, q.answer, response)
@@ -106,11 +133,7 @@ def practice_answer():
                                   question_id=q.id, level=level, topic=q.topic, correct=ok,
                                   response_json=None if response is None else json.dumps(response, ensure_ascii=False)))
     db.session.commit()
-    order = [k for k in (form.choice_order.data or "").split(",") if k] or [c.key for c in q.choices]
-    by_key = {c.key: c for c in q.choices}
-    if set(order) != set(by_key):
-        order = list(by_key)
-    item = {"position": 1, "q": q, "choices": [by_key[k] for k in order], "response": response}
+    item = {"position": 1, "q": q, "choices": _choices(q, order), "response": response}
     keyed = set(q.answer) if q.type == "multiple" else {q.answer}
     next_url = url_for(".practice_question", level=level, topic=form.topic.data or None)
     return render_template("candidate/practice_question.html", it=item, q=q, form=None,

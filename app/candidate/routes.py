@@ -7,6 +7,8 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from sqlalchemy import select
 
+from scoring.choice_positions import to_positions
+
 from .. import audit
 from ..auth.routes import role_required, session_user
 from ..errors import error_response
@@ -100,19 +102,22 @@ def sit(attempt_id: int):
     if attempt.finished:
         return redirect(url_for(".done", attempt_id=attempt.id))
     steps = latest_steps(attempt.id)
-    items = []
+    items, answers = [], {}
     for position, (item, q) in enumerate(attempt_questions(attempt), start=1):
         by_key = {c.key: c for c in q.choices}
         step = steps.get(position)
+        response = step.response if step else None
+        flagged = step.flagged if step else False
         items.append({"position": position, "q": q,
                       "choices": [by_key[k] for k in item["choice_order"]],
-                      "response": step.response if step else None,
-                      "flagged": step.flagged if step else False})
+                      "response": response, "flagged": flagged})
+        # The page holds and posts the shown positions of choices, never the bank's keys.
+        answers[str(position)] = {"response": to_positions(q.type, item["choice_order"], response),
+                                  "flagged": flagged}
     state = {
         "attempt": attempt.id, "seq": attempt.last_seq, "position": attempt.last_position,
         "remaining_ms": _remaining_ms(attempt, now), "count": len(items),
-        "answers": {str(i["position"]): {"response": i["response"], "flagged": i["flagged"]}
-                    for i in items},
+        "answers": answers,
         "urls": {"save": url_for(".save", attempt_id=attempt.id),
                  "state": url_for(".state", attempt_id=attempt.id),
                  "position": url_for(".position", attempt_id=attempt.id),

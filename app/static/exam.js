@@ -81,17 +81,19 @@
   }
 
   // ---- reading an answer from the page ------------------------------------------------
+  // A choice is sent as its shown position (1..n): the page never holds the bank's keys,
+  // and the server maps positions to keys with the attempt's choice order.
   function readResponse(section) {
     var type = section.dataset.type;
     var inputs = section.querySelectorAll("fieldset.answer input");
     if (type === "single") {
       var r = section.querySelector("fieldset.answer input:checked");
-      return r ? r.value : null;
+      return r ? Number(r.value) : null;
     }
     if (type === "multiple") {
-      var keys = [];
-      inputs.forEach(function (i) { if (i.checked) keys.push(i.value); });
-      return keys.length ? keys.sort() : null;
+      var picked = [];
+      inputs.forEach(function (i) { if (i.checked) picked.push(Number(i.value)); });
+      return picked.length ? picked.sort(function (a, b) { return a - b; }) : null;
     }
     if (type === "true_false") {
       var t = section.querySelector("fieldset.answer input:checked");
