@@ -11,6 +11,8 @@ import click
 
 from scoring.assembly import Assembler, AssemblyError, new_seed
 from scoring.bank import default_bank_folder, load_banks, relpath_for_display
+from scoring.keyspread import RULE as KEY_RULE
+from scoring.keyspread import level_spreads
 
 BANKS_HELP = "bank folder holding blueprint.yaml (default: the bundled question_banks/)"
 
@@ -65,11 +67,45 @@ def bank_validate(banks: str | None) -> None:
                 click.echo(f"{lkey} ({lv.name}): {lv.questions} questions, {lv.minutes} minutes{note}")
             mark = "" if available >= quota else ("  SHORT" if lv.delivered else "  short")
             click.echo(f"  {area:<10} {topic:<{width}} {quota:>4} / {available:<4}{mark}")
-    n = len(loaded.problems)
+        skewed = _echo_key_spread(loaded)
+    else:
+        skewed = 0
+    n, w = len(loaded.problems), len(loaded.warnings) + skewed
     click.echo("")
-    click.echo(f"{n} problem{'s' if n != 1 else ''}, {len(loaded.warnings)} "
-               f"warning{'s' if len(loaded.warnings) != 1 else ''}")
+    click.echo(f"{n} problem{'s' if n != 1 else ''}, {w} warning{'s' if w != 1 else ''}")
     sys.exit(1 if n else 0)
+
+
+def _echo_key_spread(loaded) -> int:
+    """The key-spread table after the coverage table; returns how many warnings it printed.
+    A warning concerns a level, so it points at the level in blueprint.yaml."""
+    click.echo("")
+    click.echo("answer keys: approved exam-pool questions right under each choice key (count,")
+    click.echo("  its share of the questions / the share expected from the choices offered)")
+    bp_path = relpath_for_display(os.path.join(loaded.folder, "blueprint.yaml"))
+    warnings = 0
+    for lkey, spreads in level_spreads(loaded.blueprint, loaded.questions.values()).items():
+        if not spreads:
+            continue
+        lv = loaded.blueprint.levels[lkey]
+        click.echo(f"{lkey} ({lv.name})")
+        for s in spreads:
+            cells = "  ".join(f"{k.key} {k.correct:>3} ({_pct(k.correct, s.questions)}/"
+                              f"{_pct(k.expected, s.questions)})" for k in s.keys)
+            click.echo(f"  {s.qtype:<8} {s.questions:>4}:  {cells}")
+        for s in spreads:
+            for k in s.skewed():
+                warnings += 1
+                click.echo(f"{bp_path}:{lv.line}: warning: level '{lkey}': key '{k.key}' is right "
+                           f"in {k.correct} of {s.questions} {s.qtype}-choice questions, "
+                           f"{k.expected:.1f} expected (p = {k.p_value:.1g}); move right answers "
+                           f"to other keys")
+    click.echo(f"rule: {KEY_RULE}; a warning never changes the exit status")
+    return warnings
+
+
+def _pct(part: float, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "-"
 
 
 @main.group()

@@ -1,8 +1,11 @@
 """Choices travel by shown position, never by key: the exam page, its state, the save path
-(fast and checked), practice mode; stored keys still show and grade as they did."""
+(fast and checked), practice mode; stored keys still show and grade as they did. And
+`cbt bank validate` says when a bank's right answers crowd under one key."""
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 import uuid
 
@@ -15,11 +18,14 @@ from app.exam import Refused, prepare_save, record_answer
 from app.extensions import db
 from app.models import AnswerStep, Attempt, User, latest_steps, utcnow
 from app.review_ops import regrade_session
+from scoring.bank import Choice, Question
 from scoring.choice_positions import to_keys, to_positions
 from scoring.grading import ResponseError, coerce_response, grade
-from tests.banktools import BLUEPRINT, write_bank
+from scoring.keyspread import MIN_COUNT, key_spread, upper_tail
+from tests.banktools import BLUEPRINT, good_bank, write_bank
 from tests.choicetools import posted
 from tests.conftest import Client
+from tests.test_bank_validate import validate
 from tests.test_exam_flow import key_for, steps_count, wrong_for
 from tests.test_security import add_session, exam_state, normalise, start
 
@@ -301,3 +307,48 @@ def test_the_author_preview_still_renders(app):
     page = author.get("/author/?type=single")
     assert page.status_code == 200
     assert {v for _t, _n, v, _rest in INPUT.findall(page.get_data(as_text=True))} <= {"1", "2", "3", "4"}
+
+
+# ---- the answer-key spread and validate ----------------------------------------------------
+
+def test_the_exact_tail():
+    # The exact tail against brute force, with mixed probabilities (3 and 4 choices,
+    # multiple with 2 right of 4).
+    probs = [1 / 3, 1 / 3, 0.25, 0.25, 0.5, 0.5, 0.5]
+    for observed in range(len(probs) + 2):
+        brute = sum(
+            math.prod(p if hit else 1 - p for p, hit in zip(probs, outcome))
+            for outcome in itertools.product((0, 1), repeat=len(probs)) if sum(outcome) >= observed)
+        assert upper_tail(probs, observed) == pytest.approx(brute, abs=1e-12)
+    assert upper_tail([0.5] * 4, 3) == pytest.approx(5 / 16)
+
+
+def _questions(answers, qtype="single"):
+    """Questions of four choices a-d with these answers."""
+    return [Question(f"Q{i}", "net", "basics", ("beginner",), qtype, "exam", "approved", "stem",
+                     tuple(Choice(k, k) for k in "abcd"), answer, "x") for i, answer in enumerate(answers)]
+
+
+def test_key_spread_flags_only_a_clear_excess():
+    spread = key_spread(_questions(["a"] * 20 + ["b", "c", "d"] * 7), "single")
+    a = spread.keys[0]
+    assert (a.key, a.correct, a.offered, a.expected) == ("a", 20, 41, pytest.approx(41 / 4))
+    assert [k.key for k in spread.skewed()] == ["a"]
+    # Too few to tell: all right under one key, but fewer than MIN_COUNT.
+    assert not key_spread(_questions(["a"] * (MIN_COUNT - 1)), "single").skewed()
+    # Even: nothing.
+    assert not key_spread(_questions(list("abcd") * 10), "single").skewed()
+    # Multiple: each of 2 right of 4 makes a key right half the time.
+    multi = key_spread(_questions([("a", "b")] * 12 + [("c", "d")] * 2, "multiple"), "multiple")
+    assert [k.expected for k in multi.keys] == [7.0] * 4
+    assert [k.key for k in multi.skewed()] == ["a", "b"]
+
+
+def test_validate_warns_on_a_skewed_bank_without_failing(tmp_path):
+    code, out = validate(good_bank(tmp_path / "b"))        # every answer there is `a`
+    assert code == 0, out
+    warned = re.findall(r"^(.*blueprint\.yaml):(\d+): warning: level '(\w+)': key 'a' is right in "
+                        r"(\d+) of (\d+) single-choice questions", out, re.M)
+    assert {w[2] for w in warned} == {"beginner", "intermediate"}, out
+    assert all(w[3] == w[4] for w in warned)
+    assert re.search(r"0 problems, [1-9]\d* warnings", out)
