@@ -1,6 +1,6 @@
 """Choices travel by shown position, never by key: the exam page, its state, the save path
-(fast and checked), practice mode; stored keys still show and grade as they did. And
-`cbt bank validate` says when a bank's right answers crowd under one key."""
+(fast and checked), practice mode; stored keys still show and grade; the starter banks
+spread their keys evenly and `cbt bank validate` says when a bank does not."""
 from __future__ import annotations
 
 import itertools
@@ -18,13 +18,13 @@ from app.exam import Refused, prepare_save, record_answer
 from app.extensions import db
 from app.models import AnswerStep, Attempt, User, latest_steps, utcnow
 from app.review_ops import regrade_session
-from scoring.bank import Choice, Question
+from scoring.bank import Choice, Question, load_banks
 from scoring.choice_positions import to_keys, to_positions
 from scoring.grading import ResponseError, coerce_response, grade
-from scoring.keyspread import MIN_COUNT, key_spread, upper_tail
+from scoring.keyspread import MIN_COUNT, key_spread, level_spreads, upper_tail
 from tests.banktools import BLUEPRINT, good_bank, write_bank
 from tests.choicetools import posted
-from tests.conftest import Client
+from tests.conftest import BANKS, Client
 from tests.test_bank_validate import validate
 from tests.test_exam_flow import key_for, steps_count, wrong_for
 from tests.test_security import add_session, exam_state, normalise, start
@@ -352,3 +352,41 @@ def test_validate_warns_on_a_skewed_bank_without_failing(tmp_path):
     assert {w[2] for w in warned} == {"beginner", "intermediate"}, out
     assert all(w[3] == w[4] for w in warned)
     assert re.search(r"0 problems, [1-9]\d* warnings", out)
+
+
+# ---- the starter banks ----------------------------------------------------------------------
+
+def test_always_the_same_choice_scores_like_chance_on_the_starter_banks():
+    """What `value="a"` gave, now on a form printed from the banks (or a question shown
+    unshuffled): per level, over the approved exam-pool questions, always picking the
+    first choice, or any one key, and always ticking the same keys of a multiple question,
+    is right within 3 questions of chance. Before, `a` was right in 65% of 中級's
+    single-choice questions and `a, b` or `a, b, c` in 72% of its multiple ones."""
+    loaded = load_banks(BANKS)
+    for level, lv in loaded.blueprint.levels.items():
+        drawn = [q for q in loaded.questions.values() if q.topic in lv.topics and q.drawable_for(level)]
+        singles = [q for q in drawn if q.type == "single"]
+        if not singles:
+            continue
+        chance = sum(1 / len(q.choices) for q in singles)
+        for position in range(4):
+            hits = sum(1 for q in singles if q.answer == q.choices[position].key)
+            assert abs(hits - chance) <= 3, (level, position, hits, chance)
+        multiples = [q for q in drawn if q.type == "multiple"]
+        for size in (2, 3):
+            for keys in itertools.combinations("abcd", size):
+                hits = sum(1 for q in multiples if set(q.answer) == set(keys))
+                chance = sum(1 / math.comb(len(q.choices), size) for q in multiples if len(q.answer) == size)
+                assert abs(hits - chance) <= 3, (level, keys, hits, chance)
+
+
+def test_validate_shows_the_key_spread_and_no_warning_on_the_starter_banks():
+    code, out = validate(BANKS)
+    assert code == 0, out
+    assert ": warning:" not in out, out
+    assert out.rstrip().endswith("0 problems, 0 warnings")
+    assert re.search(r"answer keys:.*\n(.*\n)*beginner \(初級\)\n\s+single\s+\d+:\s+a\s+\d+ \(\d+%/25%\)", out), out
+    assert "p < 0.01" in out
+    loaded = load_banks(BANKS)
+    spreads = level_spreads(loaded.blueprint, loaded.questions.values())
+    assert spreads and all(not s.skewed() for level in spreads.values() for s in level)
