@@ -17,7 +17,7 @@ from app.models import Attempt
 # The browser (Debian's Chromium; a failure, never a skip, when it is missing), the live
 # server and the helpers come from the exam-page tests.
 from tests.test_browser import (answer_with_mouse, browser, context, current, live_server,  # noqa: F401
-                                login_and_start, page, wait_saved)
+                                login_and_start, page, wait_saved, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -56,11 +56,7 @@ def test_leaving_an_unanswered_question_stores_its_position(app, live_server, co
     page.goto(live_server + "/exam/")                   # leaving the exam page
     # A keep-alive request outlives the page (Playwright does not report it as the page's):
     # the server stores it.
-    for _ in range(50):
-        if last_position(app, attempt_id) == 7:
-            break
-        page.wait_for_timeout(100)
-    assert last_position(app, attempt_id) == 7
+    wait_until(lambda: last_position(app, attempt_id) == 7, "position 7 is stored")
     # Opening the attempt again (no #q= in the address) resumes at question 7.
     page.goto(f"{live_server}/exam/attempts/{attempt_id}")
     expect(current(page)).to_have_attribute("data-position", "7")
@@ -79,9 +75,5 @@ def test_staying_on_an_unanswered_question_pings_its_position(app, live_server, 
     with page.expect_request(lambda r: r.url.endswith("/position")) as sent:
         page.clock.fast_forward(6_000)
     assert sent.value.post_data_json == {"position": 9}
-    for _ in range(50):
-        if last_position(app, attempt_id) == 9:
-            break
-        page.wait_for_timeout(100)
-    assert last_position(app, attempt_id) == 9
+    wait_until(lambda: last_position(app, attempt_id) == 9, "position 9 is stored")
     page.problems.check()
