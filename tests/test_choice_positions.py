@@ -177,11 +177,12 @@ def test_the_checked_save_maps_positions_too(app, candidate):
     state = candidate.start()
     pos, item, q = next(f for f in form_of(app, state["attempt"]) if f[2].type == "single")
     with app.app_context():
-        uid = db.session.scalar(select(User.id).where(User.username == "candidate1"))
-        params = prepare_save(state["attempt"], uid, base_seq=0, client_id=uuid.uuid4().hex,
+        uid, epoch = db.session.execute(select(User.id, User.session_epoch)
+                                        .where(User.username == "candidate1")).one()
+        params = prepare_save(state["attempt"], uid, epoch, base_seq=0, client_id=uuid.uuid4().hex,
                               position=pos, question_id=q.id, response=3, flagged=False)
         assert json.loads(params["response_json"]) == item["choice_order"][2]
-        assert prepare_save(state["attempt"], uid, base_seq=0, client_id=uuid.uuid4().hex,
+        assert prepare_save(state["attempt"], uid, epoch, base_seq=0, client_id=uuid.uuid4().hex,
                             position=pos, question_id=q.id, response=item["choice_order"][2],
                             flagged=False) is None          # a key is not a position
         attempt = db.session.get(Attempt, state["attempt"])
