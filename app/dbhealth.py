@@ -61,15 +61,18 @@ def unavailable(exc: BaseException) -> bool:
 
 
 def _unwritable(path: str) -> str | None:
-    """Why a new SQLite connection to the file would be read-only, or None: the file, its
-    WAL and the WAL's index must open for writing (SQLite makes the latter two as needed)."""
-    for name in (path, path + "-wal", path + "-shm"):
-        try:
-            os.close(os.open(name, os.O_RDWR))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            return f"the database file cannot be written ({name}: {exc.strerror})"
+    """Why a new SQLite connection to the file would be read-only, or None: the file and
+    its WAL must be writable, or the folder where SQLite makes the WAL. Asked of the kernel
+    with access(2), never by opening the files: closing any descriptor of a file releases
+    every POSIX lock this process holds on it, SQLite's own included, and a connection that
+    lost its locks can lose committed transactions."""
+    def writable(name: str) -> bool:
+        return os.access(name, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+
+    wal = path + "-wal"
+    for name in (path, wal if os.path.exists(wal) else os.path.dirname(path) or "."):
+        if not writable(name):
+            return f"the database cannot be written ({name})"
     return None
 
 
