@@ -27,8 +27,9 @@ import re
 from scoring.bank import Choice, Question
 from scoring.grading import normalize_text
 
-from . import (Draft, ImportResult, Message, QuestionReport, choice_keys, clean_block,
-               html_to_markdown, html_to_text, one_line)
+from .markdown_in import clean_block, html_to_markdown, html_to_text, one_line
+from .model import Draft, ImportResult, Message, QuestionReport, choice_keys
+from .moodle_xml_out import share_of
 
 # Escaped characters are swapped for private-use placeholders while the structure is read.
 _ESCAPES = {":": "\ue101", "#": "\ue102", "=": "\ue103", "{": "\ue104", "}": "\ue105",
@@ -361,7 +362,6 @@ def export_gift(questions: list[Question]) -> str:
                     lines.append(f"\t={_guard_format(escape(c.text))}" if c.key == q.answer
                                  else f"\t~{_guard_format(_answer_body(c.text, '0'))}")
             elif q.type == "multiple":
-                from .moodle_xml import share_of
                 share = share_of(len(q.answer))
                 for c in q.choices:
                     weight = share if c.key in q.answer else "-100"

@@ -25,7 +25,7 @@ import zipfile
 
 from scoring.bank import Question
 
-from . import markdown_to_html
+from .markdown_out import markdown_to_html
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
