@@ -4,14 +4,12 @@ from __future__ import annotations
 import os
 import secrets
 
-from flask import Flask, redirect, render_template, request, url_for
-from flask_login import current_user
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from flask import Flask
 
-from .dbhealth import check_writable, refuse_read_only_sqlite
+from .core import home, security
+from .core.logs import configure_logging
+from .db.engine import pool_options
 from .extensions import csrf, db, login_manager
-from .logs import configure_logging
 
 
 def _secret_key(instance_path: str) -> str:
@@ -31,58 +29,6 @@ def _env_flag(name: str) -> bool | None:
     if not value:
         return None
     return value not in ("0", "off", "false", "no")
-
-
-# Browser features no page needs: refused for the whole site.
-PERMISSIONS_POLICY = ", ".join(f"{f}=()" for f in (
-    "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
-    "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
-    "screen-wake-lock", "usb", "xr-spatial-tracking"))
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-    "form-action 'self'")
-
-
-def _proxies(value) -> int:
-    """CBT_PROXY_FIX: a number of proxies, or on/off (on = one proxy)."""
-    text = str(value or "").strip().lower()
-    if text.isdigit():
-        return int(text)
-    return 1 if text in ("on", "true", "yes") else 0
-
-
-def _security_config(app: Flask) -> None:
-    """Cookie flags and proxy handling, after every config source is read.
-
-    Secure cookies are off by default because `make run` serves plain http on 127.0.0.1,
-    where a browser would drop them and sign-in would fail. Production behind TLS sets
-    CBT_SECURE_COOKIES=1 (or SECURE_COOKIES = True, or PREFERRED_URL_SCHEME = "https")."""
-    secure = app.config.get("SECURE_COOKIES")
-    if secure is None:
-        secure = app.config.get("PREFERRED_URL_SCHEME") == "https"
-    secure = bool(secure)
-    app.config["SECURE_COOKIES"] = secure
-    app.config["SESSION_COOKIE_SECURE"] = secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
-    app.config["REMEMBER_COOKIE_SECURE"] = secure or bool(app.config.get("REMEMBER_COOKIE_SECURE"))
-    proxies = _proxies(app.config.get("PROXY_FIX"))
-    if proxies > 0:
-        # Behind N reverse proxies: the client's address (the per-address sign-in limit)
-        # and the scheme (https) come from their X-Forwarded-* headers.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-
-
-def _pool_options(url: str) -> dict:
-    """Each process's database connections, sized to its request threads (CBT_THREADS, set
-    by `cbt serve`): a thread holds one for its request and may take a second to write a
-    batch of saves, and the deadline sweeper takes one. A smaller pool makes threads wait
-    for each other, and on SQLite a thread holding the write gate could wait for a
-    connection held by a thread waiting for the gate (until the pool's 30 s timeout)."""
-    if url.rstrip("/") == "sqlite:" or ":memory:" in url:
-        return {}           # one connection, kept by SQLAlchemy's own pool for it
-    threads = int(os.environ.get("CBT_THREADS") or 4)
-    return {"pool_size": threads + 1, "max_overflow": threads + 1}
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -120,14 +66,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(app.instance_path)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                          _pool_options(app.config["SQLALCHEMY_DATABASE_URI"]))
-    _security_config(app)
+                          pool_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    security.configure(app)
     configure_logging(app)      # first: its request id hook runs before any other
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + \
             app.config["SQLALCHEMY_DATABASE_URI"][len("postgres://"):]
 
-    from . import models, models_register  # noqa: F401  (every table on the one metadata)
+    from . import models  # noqa: F401  (every table on the one metadata)
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -136,8 +82,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     # "basic": an officer behind a proxy pool must not be signed out mid-exam by an IP change.
     login_manager.session_protection = "basic"
 
-    from . import errors, filters
-    from .forms import refuse_control_characters_in_query
+    from .core import errors, filters
+    from .core.forms import refuse_control_characters_in_query
     errors.register(app)
     filters.register(app)
     app.before_request(refuse_control_characters_in_query)
@@ -145,95 +91,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .blueprints import register_all
     register_all(app)
 
-    @app.get("/")
-    def index():
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login"))
-        # Each actor lands on the page of their main task.
-        if current_user.has_role("vice_chair", "chair"):
-            return redirect(url_for("sessions.index"))
-        if current_user.has_role("committee"):
-            return redirect(url_for("review.index"))
-        if current_user.has_role("secretariat"):
-            return redirect(url_for("admin.home"))
-        if current_user.has_role("head"):
-            return redirect(url_for("head.index"))
-        if current_user.has_role("author"):
-            return redirect(url_for("author.preview"))
-        if current_user.has_role("candidate"):
-            return redirect(url_for("candidate.home"))
-        return render_template("home.html")
-
-    @app.get("/healthz")
-    def healthz():
-        """The process serves (kept trivial: the load benchmark's ceiling)."""
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    def readyz():
-        """The database takes writes too (a committed write of one row): what a proxy
-        should route on. Not ready while saves would fail, ready again once they would not."""
-        try:
-            check_writable(db)
-        except Exception as exc:    # any failure means 'not ready'; the log says why
-            # A proxy asks every few seconds: one line with the cause, not a trace each time.
-            app.logger.warning("not ready: %s: %s", type(exc).__name__, exc,
-                               extra={"reason": "database_unavailable"})
-            db.session.rollback()
-            return {"status": "database unavailable"}, 503
-        return {"status": "ok"}
-
-    @app.after_request
-    def security_headers(resp):
-        h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        h.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        if app.config["SECURE_COOKIES"]:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static":
-            # Nothing dynamic is kept by the browser or a proxy: an exam page, a result or
-            # a download must not be shown again from the cache of a shared PC.
-            h["Cache-Control"] = "no-store"
-            h.setdefault("Pragma", "no-cache")
-        return resp
-
+    home.register(app)
+    security.register(app)
     if app.config["SWEEPER"]:
-        from .exam import start_sweeper
+        from .exam.sweeper import start_sweeper
         start_sweeper(app)
     return app
-
-
-SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
-
-
-def sqlite_synchronous() -> str:
-    value = (os.environ.get("CBT_SQLITE_SYNCHRONOUS") or "NORMAL").strip().upper()
-    if value not in SQLITE_SYNCHRONOUS:
-        raise RuntimeError(f"CBT_SQLITE_SYNCHRONOUS={value!r}: one of {', '.join(SQLITE_SYNCHRONOUS)}")
-    return value
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
-    # WAL lets readers run beside the one writer; the busy timeout queues writers instead
-    # of failing them when many candidates save at once.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        refuse_read_only_sqlite(dbapi_connection)
-        cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=10000")
-        cur.execute("PRAGMA foreign_keys=ON")
-        # NORMAL: a commit is in the WAL before the answer is acknowledged, so a server
-        # process that dies loses nothing; only a crash of the machine itself (power,
-        # kernel) can take back the last commits. FULL also waits for the disk on every
-        # commit (about 3 ms here, with writers in a single file): CBT_SQLITE_SYNCHRONOUS.
-        cur.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
-        # Pages read through a memory map shared by every connection of every worker,
-        # rather than copied by a system call into each connection's own page cache.
-        cur.execute("PRAGMA mmap_size=268435456")
-        cur.close()

@@ -1,20 +1,19 @@
-"""Blueprints registered by the factory, one per actor (or area of an actor's work)."""
-_BLUEPRINTS = [
-    "app.auth.routes:bp",
-    "app.candidate.routes:bp",
-    "app.author.routes:bp",
-    "app.committee.routes:bp",
-    "app.committee.review:bp",
-    "app.committee.sessions:bp",
-    "app.committee.register:bp",
-    "app.head.routes:bp",
-    "app.admin.routes:bp",
-    # helpers append above this line
-]
+"""The features' blueprints, registered by the factory. Each feature package makes its
+blueprint in its __init__.py and its route modules attach the routes to it, so the route
+modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from importlib import import_module
-    for entry in _BLUEPRINTS:
-        module, name = entry.split(":")
-        app.register_blueprint(getattr(import_module(module), name))
+    from . import auth, banks, exam, people, register, review, sessions
+    from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
+    from .banks import routes as _banks  # noqa: F401
+    from .exam import practice as _practice, routes as _exam  # noqa: F401
+    from .people import (audit_routes as _audit, import_routes as _imports,  # noqa: F401
+                         routes as _people)
+    from .register import head as _head, routes as _register  # noqa: F401
+    from .review import decisions as _decisions, routes as _review, stats as _stats  # noqa: F401
+    from .sessions import routes as _sessions  # noqa: F401
+
+    for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
+               register.bp, register.head_bp, people.bp):
+        app.register_blueprint(bp)

@@ -701,7 +701,7 @@ def setup_database(url, instance, n, duration, fast_hash=False):
     from werkzeug.security import generate_password_hash
 
     from app import create_app
-    from app.banks import import_banks, snapshot
+    from app.banks.versions import import_banks, snapshot
     from app.extensions import db
     from app.models import ExamSession, Registration, User, UserRole, utcnow
 
@@ -723,7 +723,7 @@ def setup_database(url, instance, n, duration, fast_hash=False):
         ids = dict(db.session.execute(select(User.username, User.id)).all())
         db.session.execute(insert(UserRole), [{"user_id": ids[u], "role": "candidate"} for u in names])
         try:                   # the staff register: a candidate must be on it to start (第3-2)
-            from app.models_register import Staff
+            from app.models import Staff
         except ImportError:
             Staff = None
         if Staff is not None:
@@ -920,12 +920,12 @@ def main(argv=None):
                    SECRET_KEY="bench-" + uuid.uuid4().hex, CBT_LOGIN_RATE_LIMIT="off",
                    PYTHONPATH=str(ROOT))
         if args.threads is None:
-            from app.cli import DEFAULT_THREADS
+            from app.cli.server import DEFAULT_THREADS
             args.threads = DEFAULT_THREADS      # reported with the figures
         if args.workers is None and args.servers > 1:
             # K servers on this one machine stand for K machines: each gets its share of
             # the cores, as it would on its own (README, "Several app servers").
-            from app.cli import default_workers
+            from app.cli.server import default_workers
             args.workers = default_workers(args.servers)
         servers = Servers(args.servers, env, args.workers, args.threads, tmp)
         servers.start_all()

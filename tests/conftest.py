@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 from app import create_app
-from app.demo import DEMO_PASSWORD, seed_demo
+from app.cli.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db
 
 # Property tests check what the code answers, never how fast: Hypothesis's default 200 ms

@@ -9,9 +9,8 @@ from datetime import date
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User, UserRole
-from app.models_register import Affiliation, PassRecord, Staff
-from app.passes_ops import current_fiscal_year
+from app.models import Affiliation, PassRecord, Staff, User, UserRole
+from app.register.passes import current_fiscal_year
 from tests.conftest import Client
 
 DEMO_USERS = ("candidate1", "author1", "committee1", "vicechair", "chair", "head1", "secretariat1")

@@ -7,11 +7,13 @@ from collections import Counter
 
 from click.testing import CliRunner
 
-from app.cli import main
 from scoring.assembly import Assembler
 from scoring.bank import load_banks
+
+from app.cli.base import main
 from tests.banktools import NEVER_DRAWN, good_bank
 from tests.conftest import BANKS
+
 
 def chi2_critical(df: int, z: float = 3.0902) -> float:
     """Upper 0.1% point of chi-square (Wilson-Hilferty; within 1% of the tables for df >= 5)."""

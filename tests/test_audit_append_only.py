@@ -7,7 +7,9 @@ from alembic import command
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app import audit, create_app, schema
+from app import create_app
+from app.core import audit
+from app.db import schema
 from app.extensions import db
 from app.models import AuditEvent
 

@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from app import backup as bk
-from app.cli_backup import backup_cmd, restore_cmd
+from app.cli.backup import backup_cmd, restore_cmd
+from app.db import backup as bk
+from app.db.backup import postgresql as bk_pg
 from app.extensions import db
 from app.models import AnswerStep, Attempt, AuditEvent
 from tests.test_exam_flow import key_for, save, wrong_for
@@ -309,7 +310,7 @@ def test_sqlite_file_too_damaged_to_open_is_replaced(app, candidate, cli):
 
 
 def test_pg_dump_missing_says_which_package(app, cli, monkeypatch, tmp_path):
-    monkeypatch.setattr(bk, "PG_BIN_GLOB", str(tmp_path / "no-such" / "*" / "bin"))
+    monkeypatch.setattr(bk_pg, "PG_BIN_GLOB", str(tmp_path / "no-such" / "*" / "bin"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     with pytest.raises(bk.BackupError, match="postgresql-client"):
         bk.find_pg_tool("pg_dump")
@@ -343,13 +344,13 @@ def test_highest_pg_tool_version_is_chosen(monkeypatch, tmp_path):
         tool = folder / "pg_dump"
         tool.write_text(f"#!/bin/sh\necho 'pg_dump (PostgreSQL) {major}.2'\n")
         tool.chmod(0o755)
-    monkeypatch.setattr(bk, "PG_BIN_GLOB", str(tmp_path / "pg" / "*" / "bin"))
+    monkeypatch.setattr(bk_pg, "PG_BIN_GLOB", str(tmp_path / "pg" / "*" / "bin"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     path, version = bk.find_pg_tool("pg_dump")
     assert version == (16, 2) and path == str(tmp_path / "pg" / "16" / "bin" / "pg_dump")
 
 
 def test_commands_are_on_cbt():
-    from app.cli import main
+    from app.cli.base import main
     assert main.commands.get("backup") is backup_cmd
     assert main.commands.get("restore") is restore_cmd

@@ -6,10 +6,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
 from scoring.bank import load_banks
-from tests.banktools import BLUEPRINT, good_bank, question, write_bank
 
+from app.cli.base import main
+from tests.banktools import BLUEPRINT, good_bank, question, write_bank
 from tests.conftest import BANKS
 
 

@@ -21,17 +21,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from sqlalchemy import delete, update  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from app.banks import snapshot  # noqa: E402
-from app.demo import DEMO_PASSWORD  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import AnswerStep, Attempt, User, latest_steps, utcnow  # noqa: E402
 from scoring.grading import grade  # noqa: E402
 from scoring.jpdate import to_jst  # noqa: E402
+
+from app.banks.versions import snapshot
+from app.cli.demo import DEMO_PASSWORD
+from app.extensions import db
+from app.models import AnswerStep, Attempt, User, latest_steps, utcnow
 from tests.choicetools import shown_values  # noqa: E402
 from tests.test_review import right_first, sit  # noqa: E402  (sheets seeded as the review tests do)
 

@@ -1,4 +1,4 @@
-"""The scripted fiscal year of issue #3, shorter, in a real Chromium (Playwright): each
+"""The scripted fiscal year (test_fiscal_year.py), shorter, in a real Chromium (Playwright): each
 person signs in on their own browser (a context of their own) and works the pages with the
 mouse and the keyboard.
 
@@ -17,12 +17,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.demo import DEMO_PASSWORD
+from app.cli.demo import DEMO_PASSWORD
 from tests.choicetools import choice_order, posted
 from tests.conftest import Client
 # The browser (Debian's Chromium; a failure, never a skip, when it is missing) and the live
 # server come from the exam-page tests.
-from tests.test_browser import ARTIFACTS, ATTEMPT_URL, PageProblems, browser, live_server  # noqa: F401
+from tests.test_browser import (ARTIFACTS, ATTEMPT_URL, PageProblems, browser,  # noqa: F401
+                                live_server)
 from tests.yeartools import key_leaks, questions, right, short_banks, staff_csv, window, wrong
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attempt, AuditEvent, User
-from app.models_register import Certification, Notice, PassRecord, Staff
+from app.models import Attempt, AuditEvent, Certification, Notice, PassRecord, Staff, User
 from tests.test_review import (_row, _staff_id, affiliation, form_ids, login, person, right_first,
                                session_id, set_format, sit)
 
@@ -152,7 +151,7 @@ def rekey_first(app, client, sid, aid):
     """Correct the key of the sheet's first question (answered right) to another answer."""
     qid = form_ids(app, aid)[0]
     with app.app_context():
-        from app.banks import snapshot
+        from app.banks.versions import snapshot
         a = db.session.get(Attempt, aid)
         q = snapshot(a.bank_version)[1][qid]
     other = {"single": lambda: next(x.key for x in q.choices if x.key != q.answer),

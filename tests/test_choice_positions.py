@@ -12,16 +12,18 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
-from app import exam
-from app.banks import current_version, snapshot
-from app.exam import Refused, prepare_save, record_answer
-from app.extensions import db
-from app.models import AnswerStep, Attempt, User, latest_steps, utcnow
-from app.review_ops import regrade_session
 from scoring.bank import Choice, Question, load_banks
 from scoring.choice_positions import to_keys, to_positions
 from scoring.grading import ResponseError, coerce_response, grade
 from scoring.keyspread import MIN_COUNT, key_spread, level_spreads, upper_tail
+
+from app.banks.versions import current_version, snapshot
+from app.exam import attempts as attempts_module
+from app.exam.attempts import Refused, record_answer
+from app.exam.saving import prepare_save
+from app.extensions import db
+from app.models import AnswerStep, Attempt, User, latest_steps, utcnow
+from app.review.corrections import regrade_session
 from tests.banktools import BLUEPRINT, good_bank, write_bank
 from tests.choicetools import posted
 from tests.conftest import BANKS, Client
@@ -102,7 +104,7 @@ def test_the_page_is_the_same_whatever_the_keys_are_called(app, candidate, tmp_p
     """Two banks that differ only in the names of the keys, the same seed, the same
     positions chosen: every page and the state are the same, so nothing in them depends
     on a key; and each stores its own keys for the same texts, graded alike."""
-    monkeypatch.setattr(exam, "new_seed", lambda: 20250416)
+    monkeypatch.setattr(attempts_module, "new_seed", lambda: 20250416)
     attempts = {keys: start(candidate, add_session(app, relabelled_bank(tmp_path / keys, keys)))
                 for keys in ("abcd", "dbac")}
     pages, stored, scores = {}, {}, {}
@@ -269,7 +271,7 @@ def test_a_step_stored_before_shows_and_grades_as_it_did(app, candidate):
 def test_practice_posts_positions_and_keeps_the_order_to_itself(app, candidate):
     """The practice page carries a token for its choice order, never the order or a key;
     the server finds the order from the token, and grades the position posted."""
-    from app.candidate.practice import _shown_order
+    from app.exam.practice import _shown_order
     with app.app_context():
         _bp, questions = snapshot(current_version())
     orders, last = set(), None

@@ -1,7 +1,7 @@
 """The runtime commands: demo content, bank versions, the deadline sweep."""
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli.base import main
 from tests.banktools import good_bank
 
 

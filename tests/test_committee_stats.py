@@ -1,18 +1,18 @@
 """Item statistics pages: computed from stored sheets, honest about small numbers, exported."""
 import io
-from datetime import date
 import random
 import uuid
+from datetime import date
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.banks import snapshot
-from app.exam import record_answer, start_attempt, submit_attempt
-from app.extensions import db
-from app.models import ExamSession, Registration, User, UserRole, utcnow
-from app.models_register import Staff
 from scoring.stats import Response, analyse
+
+from app.banks.versions import snapshot
+from app.exam.attempts import record_answer, start_attempt, submit_attempt
+from app.extensions import db
+from app.models import ExamSession, Registration, Staff, User, UserRole, utcnow
 from tests.choicetools import posted
 from tests.conftest import Client
 
@@ -73,8 +73,8 @@ def test_item_statistics_page_matches_the_analysis(app):
     page = committee(app).get(f"/committee/stats?session={sid}").get_data(as_text=True)
     assert "答案数</dt><dd>30" in page
     assert "KR-20" in page and "<svg" in page
-    from app.committee.routes import collect
     from app.models import Attempt
+    from app.review.stats import collect
     with app.app_context():
         attempts = list(db.session.scalars(select(Attempt).where(Attempt.session_id == sid)))
         responses, key_of, choices_of, _meta = collect(attempts)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from app.demo import seed_demo
+from app.cli.demo import seed_demo
 from app.extensions import db
 from app.models import AnswerStep, Attempt
 from tests.conftest import BANKS, Client, make_app

@@ -4,10 +4,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.eligibility import held_from, refusals_for, staff_refusals, start_refusals
 from app.extensions import db
-from app.models import ExamSession, User, UserRole, utcnow
-from app.models_register import Admission, PassRecord, SessionDetail, Staff
+from app.models import (Admission, ExamSession, PassRecord, SessionDetail, Staff, User, UserRole,
+                        utcnow)
+from app.sessions.eligibility import held_from, refusals_for, staff_refusals, start_refusals
 
 _numbers = iter(range(1000, 100000))
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from app.banks import snapshot
-from app.exam import finalize_expired
+from app.banks.versions import snapshot
+from app.exam.sweeper import finalize_expired
 from app.extensions import db
 from app.models import AnswerStep, Attempt, AuditEvent, latest_steps, utcnow
 from tests.choicetools import posted_for
@@ -289,7 +289,8 @@ def test_the_server_submits_at_the_deadline_with_no_browser(app, candidate):
 
 def test_a_bank_edited_during_a_session_changes_nothing_for_sitting_candidates(app, candidate, tmp_path):
     import shutil
-    from app.banks import import_banks
+
+    from app.banks.versions import import_banks
     from tests.conftest import BANKS
     state = candidate.start()
     with app.app_context():
@@ -372,7 +373,7 @@ def _direct(app, attempt_id, answers):
 
 
 def test_exam_page_questions_are_exactly_the_shared_template(app, candidate):
-    """The page reuses rendered questions (app/candidate/fragments.py); what it shows must
+    """The page reuses rendered questions (app/exam/fragments.py); what it shows must
     be what the shared template renders for that position, choice order and answer, on the
     first view, after answers, and for a second candidate given the same question."""
     state = candidate.start()

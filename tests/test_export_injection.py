@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.banks import import_banks
-from app.cli_register import register as register_cli
-from app.extensions import db
-from app.models import ExamSession, Registration, User, UserRole, utcnow
-from app.models_register import Staff
-from app.passes_ops import current_fiscal_year
 from scoring.jpdate import fiscal_year_label
+
+from app.banks.versions import import_banks
+from app.cli.register import register as register_cli
+from app.extensions import db
+from app.models import ExamSession, Registration, Staff, User, UserRole, utcnow
+from app.register.passes import current_fiscal_year
 from tests.banktools import BLUEPRINT, question, write_bank
 from tests.conftest import Client
 from tests.registertools import add_pass, signed_in

@@ -1,4 +1,4 @@
-"""The acceptance test of issue #3: one fiscal year, scripted through the HTTP interface.
+"""The committee's whole fiscal year, scripted through the HTTP interface.
 
 Every step goes through the routes the people of domain.md use, signed in as them: the
 secretariat imports affiliations and staff and makes sign-in accounts, the author stores the
@@ -29,8 +29,9 @@ import json
 import re
 import uuid
 
-from app.demo import DEMO_PASSWORD
 from scoring.jpdate import fiscal_year_label
+
+from app.cli.demo import DEMO_PASSWORD
 from tests.choicetools import posted_for
 from tests.conftest import Client
 from tests.test_notices import parsed, smtp  # noqa: F401  (the real SMTP server fixture)

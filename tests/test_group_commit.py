@@ -1,5 +1,5 @@
-"""The usual save's write (app.exam._GroupCommit). Saves that queue while another thread of
-the process writes are stored by the next writer together, and each is answered only after
+"""The usual save's write (app/db/groupcommit.py, with app/exam/saving.py's statements).
+Saves that queue while another thread of the process writes are stored by the next writer together, and each is answered only after
 the commit: on SQLite in one transaction, each under its own savepoint; on PostgreSQL in one
 statement, which leaves a refused save out. A lone save on PostgreSQL is one statement."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import func, select
 
-from app import exam
-from app.exam import prepare_save, store_save, write_gate
+from app.db.writegate import write_gate
+from app.exam.saving import group_commit, prepare_save, store_save
 from app.extensions import db
 from app.models import AnswerStep, Attempt, User, utcnow
 from tests.choicetools import posted_for
@@ -49,7 +49,7 @@ def params_for(app, username, state, position, base_seq, client_id=None):
 
 def wait_queued(n, timeout=10):
     end = time.monotonic() + timeout
-    group = exam.group_commit()
+    group = group_commit()
     while len(group._queue) < n:
         assert time.monotonic() < end, f"only {len(group._queue)} of {n} saves queued"
         time.sleep(0.005)
@@ -63,7 +63,7 @@ def writer_busy():
         with write_gate():
             yield
         return
-    group = exam.group_commit()
+    group = group_commit()
     with group._cond:
         assert not group._writing
         group._writing = True
@@ -126,7 +126,7 @@ def test_saves_queued_together_are_stored_together_and_a_refused_one_undoes_only
         params_for(app, "candidate3", s3, 4, d),                  # stored
     ]
     with app.app_context():
-        group = exam.group_commit()
+        group = group_commit()
     before = group.batches, group.saves
     results, errors = run_in_threads(app, batch)
     assert errors == [None] * 5
@@ -152,8 +152,8 @@ def test_a_failed_batch_stores_nothing_and_every_save_in_it_fails(app, sqlite_on
     batch = [params_for(app, "candidate1", s1, 1, s1["seq"]),
              params_for(app, "candidate2", s2, 1, s2["seq"])]
     with app.app_context():
-        stmts = exam._save_statements()
-    real = stmts["append"]
+        writer = group_commit().writer
+    real = writer.append
     bad_id = batch[1]["client_id"]
 
     class Failing:
@@ -162,7 +162,7 @@ def test_a_failed_batch_stores_nothing_and_every_save_in_it_fails(app, sqlite_on
                 raise db.engine.dialect.loaded_dbapi.OperationalError("disk I/O error")
             return real.execute(cursor, params)
 
-    monkeypatch.setitem(stmts, "append", Failing())
+    monkeypatch.setattr(writer, "append", Failing())
     results, errors = run_in_threads(app, batch)
     assert results == [None, None]
     assert all(isinstance(e, Exception) for e in errors), errors
@@ -170,7 +170,7 @@ def test_a_failed_batch_stores_nothing_and_every_save_in_it_fails(app, sqlite_on
     # acknowledged: neither attempt moved.
     assert steps(app, s1["attempt"]) == [] and steps(app, s2["attempt"]) == []
     assert last_seq(app, s1["attempt"]) == s1["seq"] and last_seq(app, s2["attempt"]) == s2["seq"]
-    monkeypatch.setitem(stmts, "append", real)
+    monkeypatch.setattr(writer, "append", real)
     results, errors = run_in_threads(app, [params_for(app, "candidate1", s1, 1, s1["seq"])])
     assert errors == [None] and results[0][0].seq == s1["seq"] + 1
 
@@ -219,7 +219,7 @@ def test_postgresql_saves_in_one_statement_and_a_repeated_client_id_undoes_its_c
     _c1, s1 = sitting(app, "candidate1")
     a, dup = s1["seq"], uuid.uuid4().hex
     with app.app_context():
-        assert "one" in exam._save_statements()
+        assert group_commit().writer.postgresql
         first = store_save(params_for(app, "candidate1", s1, 1, a, client_id=dup), utcnow())
         stale = store_save(params_for(app, "candidate1", s1, 2, a), utcnow())
         repeat = store_save(params_for(app, "candidate1", s1, 3, a + 1, client_id=dup), utcnow())
@@ -247,7 +247,7 @@ def test_postgresql_batch_leaves_out_a_client_id_already_stored_and_stores_the_r
     first = run_in_threads(app, [params_for(app, "candidate1", s1, 1, a, client_id=dup)])[0][0]
     assert first[0].seq == a + 1
     with app.app_context():
-        group = exam.group_commit()
+        group = group_commit()
     before = group.batches
     caplog.set_level(logging.WARNING, logger="cbt.exam")
     results, errors = run_in_threads(app, [
@@ -267,7 +267,7 @@ def test_postgresql_a_failed_batch_is_written_save_by_save(app, pg_only, monkeyp
     (_c1, s1), (_c2, s2) = (sitting(app, f"candidate{i}") for i in (1, 2))
     a, b, dup = s1["seq"], s2["seq"], uuid.uuid4().hex
     with app.app_context():
-        stmts = exam._save_statements()
+        writer = group_commit().writer
         integrity = db.engine.dialect.loaded_dbapi.IntegrityError
     calls = []
 
@@ -276,7 +276,7 @@ def test_postgresql_a_failed_batch_is_written_save_by_save(app, pg_only, monkeyp
             calls.append(params)
             raise integrity("duplicate key value violates unique constraint")
 
-    monkeypatch.setitem(stmts, "many", Failing())
+    monkeypatch.setattr(writer, "many", Failing())
     caplog.set_level(logging.WARNING, logger="cbt.exam")
     results, errors = run_in_threads(app, [
         params_for(app, "candidate1", s1, 1, a, client_id=dup),     # stored: a+1
@@ -294,10 +294,11 @@ def test_each_process_has_two_database_connections_per_thread(monkeypatch, tmp_p
     """A request thread holds a connection and may take a second to write a batch, so the
     pool follows `cbt serve --threads` (CBT_THREADS): smaller, threads wait for each other
     (on SQLite, one holding the write gate for one waiting for the gate)."""
-    from app import _pool_options, create_app
+    from app import create_app
+    from app.db.engine import pool_options
     monkeypatch.setenv("CBT_THREADS", "16")
-    assert _pool_options("postgresql://u@h/db") == {"pool_size": 17, "max_overflow": 17}
-    assert _pool_options("sqlite://") == {} and _pool_options("sqlite:///:memory:") == {}
+    assert pool_options("postgresql://u@h/db") == {"pool_size": 17, "max_overflow": 17}
+    assert pool_options("sqlite://") == {} and pool_options("sqlite:///:memory:") == {}
     made = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pool.sqlite'}",
                        "SECRET_KEY": "pool-test"}, instance_path=str(tmp_path))
     with made.app_context():

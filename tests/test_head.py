@@ -7,8 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, ExamSession, User, UserRole, utcnow
-from app.models_register import Notice
+from app.models import AuditEvent, ExamSession, Notice, User, UserRole, utcnow
 from tests.registertools import HEAD2_PASSWORD, add_pass, make_world, signed_in
 
 

@@ -17,16 +17,17 @@ from itsdangerous import URLSafeTimedSerializer
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.cli import main
-from app.cli_people import affiliations_group, staff_group
-from app.cli_register import passes as passes_cli, training as training_cli
-from app.cli_stats import stats as stats_cli
-from app.extensions import db
-from app.forms import AppForm
-from app.models import AuditEvent, PracticeAnswer
-from app.models_register import Affiliation, PassRecord, Staff, TrainingRecord, WrittenScore
 from scoring import yamlsrc
 from scoring.bank import load_banks
+
+from app.cli.base import main
+from app.cli.people import affiliations_group, staff_group
+from app.cli.register import passes as passes_cli, training as training_cli
+from app.cli.stats import stats as stats_cli
+from app.core.forms import AppForm
+from app.extensions import db
+from app.models import (Affiliation, AuditEvent, PassRecord, PracticeAnswer, Staff, TrainingRecord,
+                        WrittenScore)
 from tests.banktools import good_bank, question
 from tests.conftest import PG_URL, Client
 from tests.registertools import add_pass, make_world, signed_in
@@ -258,7 +259,7 @@ def test_admin_imports_answer_a_field_over_the_csv_limit_by_row(app, kind, body)
 
 def test_the_import_confirmation_rereads_the_file_with_the_same_rules(app):
     """The confirmation carries the file back: a tampered one is refused the same way."""
-    from app.admin.people import ImportPlan
+    from app.people.imports import ImportPlan
     c = signed_in(app, "secretariat1")
     before = count(app, Staff)
     c.get("/admin/import/staff")

@@ -14,12 +14,13 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from app.cli_interop import export_cmd, import_cmd
 from scoring.bank import Choice, Question, load_banks, relpath_for_display
 from scoring.grading import normalize_text
 from scoring.interop import (bank_yaml, build_questions, choice_keys, clean_block, export_gift,
                              export_moodle_xml, export_qti, html_to_markdown, import_gift,
                              import_moodle_xml, markdown_to_html, one_line)
+
+from app.cli.interop import export_cmd, import_cmd
 from tests.conftest import BANKS
 
 DATA = Path(__file__).resolve().parent / "data" / "interop"

@@ -1,4 +1,4 @@
-"""Structured logs (app/logs.py): JSON lines with the request's fields, refusals with their
+"""Structured logs (app/core/logs.py): JSON lines with the request's fields, refusals with their
 reason, the request id header, and gunicorn's access lines from a real `cbt serve`."""
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app import audit, create_app, logs
-from app.demo import DEMO_PASSWORD
+from app import create_app
+from app.cli.demo import DEMO_PASSWORD
+from app.core import audit, logs
 from app.extensions import db
 from app.models import User
 from tests.conftest import Client

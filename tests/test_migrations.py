@@ -1,12 +1,13 @@
 """The schema comes from Alembic migrations: they build exactly what the models say, on
 SQLite and PostgreSQL, and an upgrade keeps every record."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from app import create_app, schema
+from app import create_app
+from app.db import schema
 from app.extensions import db
 
 

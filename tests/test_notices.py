@@ -10,11 +10,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from app import notices
-from app.extensions import db
-from app.models import AuditEvent
-from app.models_register import Notice, PassRecord, Staff
 from scoring.jpdate import fiscal_year_label
+
+from app.extensions import db
+from app.models import AuditEvent, Notice, PassRecord, Staff
+from app.register import notices
 from tests.registertools import add_pass, free_port, make_world, signed_in
 
 

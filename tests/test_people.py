@@ -11,10 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from app.cli_people import affiliations_group, staff_group
+from app.cli.people import affiliations_group, staff_group
 from app.extensions import db
-from app.models import AuditEvent, User
-from app.models_register import Affiliation, Staff
+from app.models import Affiliation, AuditEvent, Staff, User
 from tests.conftest import Client
 
 HEADER = "staff_number,name_kanji,name_kana,birth_date,post,affiliation_code,employment_category,email"
@@ -589,8 +588,7 @@ def test_demo_people(app):
         assert {s.employment_category for s in linked.values()} == {"警察官", "一般職員"}
         cats = list(db.session.scalars(select(Staff.employment_category)))
         assert len(cats) >= 13 and "臨時補助職員" in cats and "職員以外" in cats
-        from app.demo import ensure_people
-        from app.demo import DEMO_USERS
+        from app.cli.demo import DEMO_USERS, ensure_people
         users = {u: db.session.scalar(select(User).where(User.username == u)) for u, _n, _r in DEMO_USERS}
         ensure_people(users)                            # idempotent
         db.session.flush()

@@ -3,7 +3,7 @@ import re
 
 from sqlalchemy import func, select
 
-from app.banks import current_version, snapshot
+from app.banks.versions import current_version, snapshot
 from app.extensions import db
 from app.models import Attempt, PracticeAnswer
 from tests.choicetools import posted
@@ -18,7 +18,7 @@ def practice_ids(app):
 
 def shown_order(app, q, token: str) -> list[str]:
     """The keys in the order the page showed them: what the server maps positions to."""
-    from app.candidate.practice import _shown_order
+    from app.exam.practice import _shown_order
     with app.test_request_context():
         return _shown_order(q, token)
 

@@ -12,15 +12,16 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.cli_register import passes as passes_cli, register as register_cli
-from app.extensions import db
-from app.models import AuditEvent
-from app.models_register import Notice, PassRecord, Staff
-from app.passes_ops import REGISTER_HEADER, current_fiscal_year
 from scoring.jpdate import fiscal_year_label
 from scoring.passrules import (deemed_levels, kana_variants, parse_fiscal_year, parse_level,
                                training_status)
+
+from app.cli.register import passes as passes_cli, register as register_cli
+from app.extensions import db
+from app.models import AuditEvent, Notice, PassRecord, Staff
+from app.register.passes import REGISTER_HEADER, current_fiscal_year
 from tests.registertools import DEMO_USERS, add_pass, make_world, signed_in, user_id
+
 
 def count(app) -> int:
     """Pass records of the test's own people (the demo may hold others)."""

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from app.filters import render_markdown
+from app.core.filters import render_markdown
 
 
 def test_code_blocks_and_emphasis_render():
@@ -29,7 +29,7 @@ def test_author_markdown_cannot_inject_script(payload):
 
 
 def test_choice_text_renders_inline_code_only():
-    from app.filters import render_markdown_inline
+    from app.core.filters import render_markdown_inline
     assert str(render_markdown_inline("`www.example.co.jp` を開く")) == "<code>www.example.co.jp</code> を開く"
     html = str(render_markdown_inline("<b onclick=x>太字</b> [l](javascript:alert(1))"))
     assert "<b" not in html and "<a" not in html and "onclick" not in html.split("&lt;")[0]

@@ -11,15 +11,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.banks import snapshot
-from app.exam import record_answer, start_attempt, submit_attempt
-from app.extensions import db
-from app.models import (AnswerStep, Attempt, AuditEvent, ExamSession, Registration, User, UserRole,
-                        utcnow)
-from app.models_register import Affiliation, Correction, SessionDetail, Staff, WrittenScore
 from scoring.grading import GradedItem
 from scoring.results import (AnsweredItem, CorrectionRule, Part, apply_corrections, combine,
                              histogram, parse_key, pooled_rates)
+
+from app.banks.versions import snapshot
+from app.exam.attempts import record_answer, start_attempt, submit_attempt
+from app.extensions import db
+from app.models import (Affiliation, AnswerStep, Attempt, AuditEvent, Correction, ExamSession,
+                        Registration, SessionDetail, Staff, User, UserRole, WrittenScore, utcnow)
 from tests.choicetools import posted
 from tests.conftest import Client
 
@@ -583,7 +583,7 @@ def test_committee_members_see_corrections_but_cannot_make_them(app):
 
 def test_score_with_corrections_scores_late_sheets_too(app):
     """A sheet submitted after a correction is scored with it (exam.score_attempt calls this)."""
-    from app.review_ops import score_with_corrections
+    from app.review.scoring import score_with_corrections
     sid = session_id(app)
     first = sit(app, sid, person(app, "e0", "E0000", register_in=sid), right_first(40))
     qid = form_ids(app, first)[0]

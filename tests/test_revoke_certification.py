@@ -13,10 +13,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, make_url, select
 
-from app.demo import DEMO_PASSWORD
+from app.cli.demo import DEMO_PASSWORD
 from app.extensions import db
-from app.models import AuditEvent
-from app.models_register import Certification, Notice, PassRecord
+from app.models import AuditEvent, Certification, Notice, PassRecord
 from tests.registertools import add_pass, free_port, make_world, user_id
 # The browser (Debian's Chromium; a failure, never a skip, when it is missing) and the live
 # server come from the exam-page tests.

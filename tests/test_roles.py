@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from app.demo import DEMO_USERS
+from app.cli.demo import DEMO_USERS
 from app.extensions import db
 from app.models import AuditEvent, BankVersion, ExamSession, User
 from tests.conftest import Client
@@ -167,7 +167,7 @@ def ids(app):
     with app.app_context():
         session_id = db.session.scalar(select(ExamSession.id).where(ExamSession.level == "beginner"))
         version = db.session.scalar(select(BankVersion).order_by(BankVersion.id))
-        from app.banks import snapshot
+        from app.banks.versions import snapshot
         qid = sorted(snapshot(version)[1])[0]
         users = {u.username: u.id for u in db.session.scalars(select(User))}
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",

@@ -13,22 +13,22 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 from sqlalchemy import func, select
+
+from scoring.choice_positions import to_keys
+from scoring.grading import ResponseError, coerce_response
 
 from app import create_app
 from app.auth import throttle
-from app.banks import import_banks, snapshot
+from app.banks.versions import import_banks, snapshot
 from app.extensions import db
 from app.models import (AnswerStep, Attempt, AuditEvent, ExamSession, LoginFailure, Registration,
                         User, utcnow)
-from scoring.choice_positions import to_keys
-from scoring.grading import ResponseError, coerce_response
 from tests.banktools import BLUEPRINT, write_bank
 from tests.conftest import Client
-from tests.test_roles import (ACCOUNTS, PUBLIC, ROUTES, Route, allowed, ids,  # noqa: F401  (ids: a fixture)
-                              rules, url_for_rule)
+from tests.test_roles import (ACCOUNTS, PUBLIC, ROUTES, Route,  # noqa: F401  (ids: a fixture)
+                              allowed, ids, rules, url_for_rule)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "app" / "templates"
@@ -383,7 +383,7 @@ def test_a_successful_sign_in_resets_the_count(app):
 
 def test_unknown_user_names_behave_exactly_like_real_ones(app, monkeypatch):
     import app.auth.routes as routes
-    import app.models as models
+    import app.models.people as models
     checks = []
     for module in (routes, models):
         real = module.check_password_hash
@@ -710,7 +710,7 @@ def normalise(text: str, attempt_id: int) -> str:
 def test_pages_do_not_depend_on_the_keys(app, candidate, tmp_path, monkeypatch):
     """Two banks that differ only in keys, accepted answers and explanations, the same
     seed: every page the candidate sees is the same, so nothing on it reveals a key."""
-    import app.exam as exam
+    import app.exam.attempts as exam
     monkeypatch.setattr(exam, "new_seed", lambda: 20250401)
     sa = add_session(app, make_bank(tmp_path / "a", "a"))
     sb = add_session(app, make_bank(tmp_path / "b", "b"))

@@ -8,9 +8,9 @@ import uuid
 
 from sqlalchemy import func, select
 
-from app import exam
+from app.exam.saving import prepare_save, store_save
 from app.extensions import db
-from app.models import AnswerStep, User
+from app.models import AnswerStep, User, utcnow
 from tests.conftest import Client, make_app
 from tests.test_group_commit import run_in_threads, sitting
 
@@ -101,7 +101,7 @@ def test_deactivating_ends_the_session_and_enabling_again_does_not_bring_it_back
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "candidate1"))
         secretariat = db.session.scalar(select(User).where(User.username == "secretariat1"))
-        from app.admin.people import set_roles
+        from app.people.accounts import set_roles
         set_roles(user, user.role_set, False, secretariat)
         db.session.commit()
         assert read_state(owner, state).status_code == 401
@@ -138,7 +138,7 @@ def test_the_usual_save_refuses_a_session_ended_after_it_was_prepared(app):
         with app.app_context():
             uid, epoch = db.session.execute(select(User.id, User.session_epoch)
                                             .where(User.username == username)).one()
-            return exam.prepare_save(state["attempt"], uid, epoch, base_seq=state["seq"],
+            return prepare_save(state["attempt"], uid, epoch, base_seq=state["seq"],
                                      client_id=uuid.uuid4().hex, position=1,
                                      question_id=question_at(app, state, 1), response=None,
                                      flagged=True)
@@ -148,7 +148,7 @@ def test_the_usual_save_refuses_a_session_ended_after_it_was_prepared(app):
         user = db.session.scalar(select(User).where(User.username == "candidate1"))
         user.end_sessions()
         db.session.commit()
-        assert exam.store_save(dict(p1), exam.utcnow()) is None          # alone
+        assert store_save(dict(p1), utcnow()) is None          # alone
     results, errors = run_in_threads(app, [p1, p2])                       # in a batch
     assert errors == [None, None]
     assert results[0] is None and results[1][0].seq == s2["seq"] + 1

@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.exam import start_attempt
+from app.exam.attempts import start_attempt
 from app.extensions import db
-from app.models import AuditEvent, ExamSession, Registration, User, UserRole, utcnow
-from app.models_register import Admission, Affiliation, PassRecord, SessionDetail, Staff
-from app.sessions_ops import OperationRefused, current_fiscal_year, update_session, values_of
+from app.models import (Admission, Affiliation, AuditEvent, ExamSession, PassRecord, Registration,
+                        SessionDetail, Staff, User, UserRole, utcnow)
+from app.sessions.ops import OperationRefused, current_fiscal_year, update_session, values_of
 from tests.conftest import Client
 
 BASE = "/committee/sessions"

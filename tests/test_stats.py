@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from app.cli_stats import stats
 from scoring import stats as st_mod
 from scoring.stats import BLANK, Response, analyse, parse_responses
+
+from app.cli.stats import stats
 
 # ---- helpers --------------------------------------------------------------------------
 

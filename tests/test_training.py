@@ -9,11 +9,11 @@ from datetime import date
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from app.cli_register import training as training_cli
+from app.cli.register import training as training_cli
 from app.extensions import db
-from app.models_register import Staff, TrainingRecord
-from app.passes_ops import current_fiscal_year
-from app.training_ops import training_rows
+from app.models import Staff, TrainingRecord
+from app.register.passes import current_fiscal_year
+from app.register.training import training_rows
 from tests.registertools import add_pass, make_world, signed_in
 
 HEADER = "staff_number,attended_on,course\n"

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import AuditEvent, ExamSession, Registration, User, UserRole, utcnow
-from app.models_register import Certification, Notice, PassRecord, Staff, WrittenScore
-from app.passes_ops import levels_held
+from app.models import (AuditEvent, Certification, ExamSession, Notice, PassRecord, Registration,
+                        Staff, User, UserRole, WrittenScore, utcnow)
+from app.register.passes import levels_held
 from tests.registertools import add_pass, make_world, user_id
 from tests.test_certify import certify
 from tests.test_notices import mail_config, smtp  # noqa: F401  (the fixture)

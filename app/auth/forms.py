@@ -1,7 +1,7 @@
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import AppForm
+from ..core.forms import AppForm
 
 
 class LoginForm(AppForm):

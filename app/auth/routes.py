@@ -7,20 +7,19 @@ import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_login.utils import login_url
 from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import audit
-from ..errors import error_response, wants_json
+from ..core import audit
+from ..core.errors import error_response, wants_json
 from ..extensions import db, login_manager
 from ..models import User, UserRole, parse_session_id, session_id, utcnow
-from . import throttle
+from . import bp, throttle
 from .forms import LoginForm
 
-bp = Blueprint("auth", __name__)
 log = logging.getLogger("cbt.auth")
 
 BAD_CREDENTIALS = "ユーザーIDまたはパスワードが正しくありません。"

@@ -1,7 +1,0 @@
-from wtforms import SubmitField
-
-from ..forms import AppForm
-
-
-class LoadBanksForm(AppForm):
-    submit = SubmitField("現在のファイルを新しいバージョンとして登録")

@@ -1,0 +1,4 @@
+"""`python -m app.cli`: the same as `cbt`."""
+from . import main
+
+main()

@@ -1,0 +1,149 @@
+"""Demo content so a newcomer sees a working exam at once: accounts, open sessions, and the
+affiliations and staff records the committee's and the secretariat's pages work on."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import click
+from sqlalchemy import select
+
+from scoring.jpdate import fiscal_year, to_jst
+
+from ..banks.versions import import_banks, snapshot
+from ..db import schema
+from ..extensions import db
+from ..models import (Affiliation, ExamSession, PassRecord, Registration, Staff, User, UserRole,
+                      utcnow)
+from .base import app_context, banks_option, main, resolve_banks
+
+DEMO_PASSWORD = "cbt-demo-2025"
+DEMO_USERS = [
+    ("candidate1", "愛知 太郎（受検者）", ["candidate"]),
+    ("candidate2", "尾張 花子（受検者）", ["candidate"]),
+    ("candidate3", "三河 次郎（受検者）", ["candidate"]),
+    ("author1", "問題 作成（問題作成者）", ["author"]),
+    ("committee1", "検定 委員（委員）", ["committee"]),
+    ("vicechair", "情報技術戦略課長（副委員長）", ["vice_chair", "committee"]),
+    ("chair", "サイバー局長（委員長）", ["chair", "committee"]),
+    ("head1", "中央警察署長（所属の長）", ["head"]),
+    ("secretariat1", "庶務 担当（庶務）", ["secretariat"]),
+]
+
+
+# (code, name, head's user name)
+DEMO_AFFILIATIONS = [
+    ("101", "中央警察署", "head1"),
+    ("102", "北警察署", None),
+    ("201", "生活安全部情報技術戦略課", None),
+    ("202", "サイバー対策課", None),
+]
+# (staff number, name, furigana, birth date, post, affiliation code, category, user name).
+# Staff without a user name never sign in: no password is hashed for them (seeding stays fast).
+DEMO_STAFF = [
+    ("100001", "愛知　太郎", "あいち　たろう", date(1990, 5, 12), "巡査部長", "101", "警察官", "candidate1"),
+    ("100002", "尾張　花子", "おわり　はなこ", date(1994, 11, 3), "主事", "201", "一般職員", "candidate2"),
+    ("100003", "三河　次郎", "みかわ　じろう", date(1998, 2, 20), "巡査", "102", "警察官", "candidate3"),
+    ("100004", "知多　一郎", "ちた　いちろう", date(1985, 7, 1), "警部補", "101", "警察官", None),
+    ("100005", "渥美　美咲", "あつみ　みさき", date(1996, 4, 8), "巡査長", "101", "警察官", None),
+    ("100006", "豊田　健", "とよだ　けん", date(1979, 9, 15), "警部", "202", "警察官", None),
+    ("100007", "岡崎　由美", "おかざき　ゆみ", date(1988, 12, 24), "技師", "202", "一般職員", None),
+    ("100008", "犬山　翔太", "いぬやま　しょうた", date(2000, 1, 30), "巡査", "102", "警察官", None),
+    ("100009", "瀬戸　里奈", "せと　りな", date(1992, 6, 18), "主任", "201", "一般職員", None),
+    ("100010", "稲沢　大輔", "いなざわ　だいすけ", date(1975, 3, 9), "警視", "201", "警察官", None),
+    ("100011", "半田　恵子", "はんだ　けいこ", date(1983, 10, 5), "巡査部長", "102", "警察官", None),
+    ("100012", "蒲郡　直樹", "がまごおり　なおき", date(1969, 8, 22), "事務補助員", "101", "臨時補助職員", None),
+    ("V0001", "名古屋　学", "なごや　まなぶ", date(2003, 5, 5), "サイバー防犯ボランティア", None, "職員以外", None),
+]
+
+
+def ensure_people(users: dict[str, User]) -> tuple[int, int]:
+    """Demo affiliations and staff records; existing ones (by code / staff number) are kept."""
+    affs = {a.code: a for a in db.session.scalars(select(Affiliation))}
+    for code, name, head in DEMO_AFFILIATIONS:
+        if code not in affs:
+            affs[code] = Affiliation(code=code, name=name, head_user_id=users[head].id if head else None)
+            db.session.add(affs[code])
+    db.session.flush()
+    known = set(db.session.scalars(select(Staff.staff_number)))
+    for number, name, kana, born, post, code, category, username in DEMO_STAFF:
+        if number in known:
+            continue
+        user_id = users[username].id if username else None
+        if user_id and db.session.scalar(select(Staff.id).where(Staff.user_id == user_id)):
+            user_id = None              # the account was linked to another record meanwhile
+        db.session.add(Staff(staff_number=number, name_kanji=name, name_kana=kana, birth_date=born,
+                             post=post, affiliation_id=affs[code].id if code else None,
+                             employment_category=category, user_id=user_id))
+    db.session.flush()
+    return len(DEMO_AFFILIATIONS), len(DEMO_STAFF)
+
+
+def ensure_user(username: str, name: str, roles: list[str], password: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, display_name=name)
+        user.set_password(password)
+        db.session.add(user)
+        for r in roles:
+            user.roles.append(UserRole(role=r))
+        db.session.flush()
+    return user
+
+
+def seed_demo(folder: str, passes: bool = True) -> list[str]:
+    """Demo content; `passes=False` leaves the register empty (tests build their own)."""
+    schema.upgrade()          # the schema comes from the migrations, as in production
+    version = import_banks(folder)
+    users = {u: ensure_user(u, n, r, DEMO_PASSWORD) for u, n, r in DEMO_USERS}
+    n_affs, n_staff = ensure_people(users)
+    blueprint, _ = snapshot(version)
+    now = utcnow()
+    fy = fiscal_year(to_jst(now).date())
+    lines = [f"bank version {version.short}: {version.question_count} questions",
+             f"{n_affs} affiliations, {n_staff} staff records (candidate1-3 linked to their accounts)"]
+    # candidate1 passed 初級 under the former exam (第4), so may sit the 中級 demo (第3-4).
+    staff1 = users["candidate1"].staff
+    if passes and staff1 is not None and not db.session.scalar(select(PassRecord).where(
+            PassRecord.staff_id == staff1.id, PassRecord.level == "beginner")):
+        db.session.add(PassRecord(staff_id=staff1.id, level="beginner", fiscal_year=fy - 1,
+                                  source="former_exam", evidence="旧検定の合格証（デモ）",
+                                  affiliation_at_pass_id=staff1.affiliation_id, post_at_pass=staff1.post,
+                                  recorded_by=users["vicechair"].id))
+        db.session.flush()
+    for level, candidates in (("beginner", ["candidate1", "candidate2", "candidate3"]),
+                              ("intermediate", ["candidate1"])):
+        lv = blueprint.levels[level]
+        title = f"{fy}年度 サイバー対処能力検定（{lv.name}）デモ"
+        session = db.session.scalar(select(ExamSession).where(ExamSession.title == title))
+        if session is None or session.closes_at <= now:
+            session = ExamSession(title=title, level=level, fiscal_year=fy,
+                                  opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=30),
+                                  duration_minutes=lv.minutes, question_count=lv.questions,
+                                  bank_version_id=version.id)
+            db.session.add(session)
+            db.session.flush()
+        for username in candidates:
+            uid = users[username].id
+            if not db.session.scalar(select(Registration).where(
+                    Registration.session_id == session.id, Registration.user_id == uid)):
+                db.session.add(Registration(session_id=session.id, user_id=uid))
+        lines.append(f"session '{title}': {lv.questions} questions, {lv.minutes} minutes, "
+                     f"open to {', '.join(candidates)}")
+    if passes:
+        lines.append("candidate1 holds 初級 from the former exam (so may sit 中級)")
+    db.session.commit()
+    lines.append("")
+    lines.append(f"demo accounts (password for all: {DEMO_PASSWORD}):")
+    for username, name, roles in DEMO_USERS:
+        lines.append(f"  {username:<13} {name}")
+    return lines
+
+
+@main.command("demo")
+@banks_option
+def demo(banks: str | None) -> None:
+    """Create the database with the starter banks, demo accounts and open sessions."""
+    with app_context() as app:
+        lines = seed_demo(resolve_banks(banks))
+    for line in lines:
+        click.echo(line)

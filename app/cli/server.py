@@ -1,0 +1,81 @@
+"""`cbt serve` (gunicorn, with the deadline sweeper) and `cbt sweep`."""
+from __future__ import annotations
+
+import os
+
+import click
+
+from .base import app_context, main
+
+
+@main.command("sweep")
+def sweep() -> None:
+    """Submit and score every attempt whose deadline has passed."""
+    from ..exam.sweeper import finalize_expired
+    from ..models import utcnow
+    with app_context() as app:
+        n = finalize_expired(utcnow())
+    click.echo(f"{n} attempt(s) submitted at their deadline")
+
+
+# Threads per gunicorn worker. The saves that queue while a thread of the process writes
+# go in the next writer's one statement or transaction (app/db/groupcommit.py), so more
+# threads make bigger batches: at saturation 16 stored 1.3 times as many saves a second
+# as 4 on both databases, and the trivial request lost up to 6% (bench/README.md).
+DEFAULT_THREADS = 16
+
+
+def default_workers(servers_here: int = 1) -> int:
+    """gunicorn processes for one server: 2 per core of the machine (a thread that waits for
+    the database leaves the core to another process), the cores shared out when several
+    app servers run on the one machine (more processes than that only contend: measured
+    in bench/README.md)."""
+    return max(1, 2 * (os.cpu_count() or 1) // servers_here)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int,
+              help="processes (default: 2 per core; give each of K servers on one machine "
+                   "its share, 2 x cores / K)")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=int,
+              help="per worker; each holds up to two database connections")
+@click.option("--keepalive", default=5, show_default=True, type=int,
+              help="seconds an idle connection is kept open (gunicorn's default is 2; a "
+                   "client reusing a connection just as the server closes it gets an error)")
+@click.option("--log-format", type=click.Choice(["json", "text"], case_sensitive=False),
+              default="json",
+              envvar="LOG_FORMAT", show_default=True, show_envvar=True,
+              help="stderr log lines: one JSON object each, or text for a terminal")
+def serve(host: str, port: int, workers: int | None, threads: int, keepalive: int,
+          log_format: str) -> None:
+    """Run the engine under gunicorn, as in production."""
+    from gunicorn.app.base import BaseApplication
+
+    from ..core.logs import GunicornLogger
+
+    workers = workers or default_workers()
+    # Read by gunicorn's logger here and by the app in each worker (create_app).
+    os.environ["LOG_FORMAT"] = log_format
+    os.environ["CBT_THREADS"] = str(threads)        # its connection pool (create_app)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                               "worker_class": "gthread", "timeout": 60, "keepalive": keepalive,
+                               # access and error lines on stderr, in LOG_FORMAT
+                               "accesslog": "-", "errorlog": "-", "logger_class": GunicornLogger,
+                               # gunicorn's control socket is one path per user
+                               # (~/.gunicorn/gunicorn.ctl): several servers on one machine
+                               # would take it from each other, and nothing here uses it.
+                               "control_socket_disable": True}.items():
+                if key in self.cfg.settings:      # control_socket_* is new in gunicorn 25
+                    self.cfg.set(key, value)
+
+        def load(self):
+            from .. import create_app
+            return create_app({"SWEEPER": True})
+
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) x {threads} thread(s)")
+    Server().run()

@@ -1,0 +1,48 @@
+"""The site's own pages: the landing redirect by role, and the health checks a proxy asks."""
+from __future__ import annotations
+
+from flask import Flask, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..db.health import check_writable
+from ..extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.get("/")
+    def index():
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        # Each actor lands on the page of their main task.
+        if current_user.has_role("vice_chair", "chair"):
+            return redirect(url_for("sessions.index"))
+        if current_user.has_role("committee"):
+            return redirect(url_for("review.index"))
+        if current_user.has_role("secretariat"):
+            return redirect(url_for("admin.home"))
+        if current_user.has_role("head"):
+            return redirect(url_for("head.index"))
+        if current_user.has_role("author"):
+            return redirect(url_for("author.preview"))
+        if current_user.has_role("candidate"):
+            return redirect(url_for("candidate.home"))
+        return render_template("home.html")
+
+    @app.get("/healthz")
+    def healthz():
+        """The process serves (kept trivial: the load benchmark's ceiling)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """The database takes writes too (a committed write of one row): what a proxy
+        should route on. Not ready while saves would fail, ready again once they would not."""
+        try:
+            check_writable()
+        except Exception as exc:    # any failure means 'not ready'; the log says why
+            # A proxy asks every few seconds: one line with the cause, not a trace each time.
+            app.logger.warning("not ready: %s: %s", type(exc).__name__, exc,
+                               extra={"reason": "database_unavailable"})
+            db.session.rollback()
+            return {"status": "database unavailable"}, 503
+        return {"status": "ok"}

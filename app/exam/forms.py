@@ -1,0 +1,22 @@
+"""Candidate forms: plain CSRF-carrying forms for the buttons that change state."""
+from wtforms import HiddenField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from ..core.forms import AppForm
+
+
+class StartForm(AppForm):
+    submit = SubmitField("受検を開始する")
+
+
+class SubmitAttemptForm(AppForm):
+    submit = SubmitField("解答を提出する")
+
+
+class PracticeAnswerForm(AppForm):
+    question_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    level = HiddenField(validators=[DataRequired(), Length(max=32)])
+    topic = HiddenField(validators=[Length(max=64)])
+    # Names the shown choice order without revealing it (practice._shown_order).
+    order_token = HiddenField(validators=[Length(max=64)])
+    submit = SubmitField("解答する")

@@ -1,0 +1,260 @@
+"""Candidate (受検者): the open sessions, sitting the exam, and submitting it."""
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from scoring.choice_positions import to_positions
+
+from ..auth.routes import role_required, session_user
+from ..core import audit
+from ..core.errors import error_response
+from ..core.logs import ENVIRON_USER_ID
+from ..db.writegate import write_gate
+from ..extensions import db
+from ..models import Attempt, ExamSession, latest_steps, utcnow
+from . import bp
+from .attempts import (Refused, attempt_questions, close_if_expired, open_sessions_for,
+                       record_answer, remember_position, start_attempt, submit_attempt)
+from .forms import StartForm, SubmitAttemptForm
+from .fragments import question_html
+from .saving import prepare_save, store_save
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    """The candidate's own attempt; anyone else's is 'not found', and the try is logged."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        audit.record_now("attempt_access_refused", current_user.id, attempt_id=attempt_id,
+                         path=request.path)
+        abort(404)
+    return attempt
+
+
+def _current(attempt_id: int):
+    """The candidate's own attempt as of now: past its deadline it is submitted first, so
+    every page sees the state the server enforces."""
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    if not attempt.finished and now >= attempt.deadline:
+        with write_gate():
+            if close_if_expired(attempt, now):
+                db.session.commit()
+    return attempt, now
+
+
+def _script_json(data) -> str:
+    """JSON safe inside <script>: a typed answer like '</script>' cannot end the element."""
+    return (json.dumps(data, ensure_ascii=False)
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _remaining_ms(attempt: Attempt, now) -> int:
+    return max(0, int((attempt.deadline - now).total_seconds() * 1000))
+
+
+@bp.get("/")
+@role_required("candidate")
+def home():
+    now = utcnow()
+    sessions = open_sessions_for(current_user, now)
+    attempts = {a.session_id: a for a in db.session.scalars(
+        select(Attempt).where(Attempt.user_id == current_user.id))}
+    for a in attempts.values():
+        close_if_expired(a, now)
+    db.session.commit()
+    past = [a for a in attempts.values() if a.finished]
+    return render_template("candidate/home.html", sessions=sessions, attempts=attempts, now=now,
+                           past=sorted(past, key=lambda a: a.started_at, reverse=True),
+                           start_form=StartForm())
+
+
+@bp.post("/sessions/<int:session_id>/start")
+@role_required("candidate")
+def start(session_id: int):
+    form = StartForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db.session.get(ExamSession, session_id)
+    if session is None:
+        abort(404)
+    now = utcnow()
+    with write_gate():
+        try:
+            attempt = start_attempt(session, current_user, now)
+        except Refused as exc:
+            audit.record_now("start_refused", current_user.id, session_id=session_id,
+                             reason=exc.code)
+            return error_response(exc.status, exc.message, exc.code)
+        close_if_expired(attempt, now)
+        attempt_id, finished = attempt.id, attempt.finished   # the commit expires `attempt`
+        db.session.commit()
+    return redirect(url_for(".done" if finished else ".sit", attempt_id=attempt_id))
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@role_required("candidate")
+def sit(attempt_id: int):
+    attempt, now = _current(attempt_id)
+    if attempt.finished:
+        return redirect(url_for(".done", attempt_id=attempt.id))
+    steps = latest_steps(attempt.id)
+    items, answers = [], {}
+    for position, (item, q) in enumerate(attempt_questions(attempt), start=1):
+        by_key = {c.key: c for c in q.choices}
+        step = steps.get(position)
+        response = step.response if step else None
+        flagged = step.flagged if step else False
+        items.append({"position": position, "q": q,
+                      "choices": [by_key[k] for k in item["choice_order"]],
+                      "response": response, "flagged": flagged})
+        # The page holds and posts the shown positions of choices, never the bank's keys.
+        answers[str(position)] = {"response": to_positions(q.type, item["choice_order"], response),
+                                  "flagged": flagged}
+    state = {
+        "attempt": attempt.id, "seq": attempt.last_seq, "position": attempt.last_position,
+        "remaining_ms": _remaining_ms(attempt, now), "count": len(items),
+        "answers": answers,
+        "urls": {"save": url_for(".save", attempt_id=attempt.id),
+                 "state": url_for(".state", attempt_id=attempt.id),
+                 "position": url_for(".position", attempt_id=attempt.id),
+                 "confirm": url_for(".confirm", attempt_id=attempt.id),
+                 "done": url_for(".done", attempt_id=attempt.id)},
+    }
+    total = len(items)
+    return render_template("candidate/sit.html", attempt=attempt, items=items,
+                           questions=[question_html(attempt.bank_version_id, it, total) for it in items],
+                           state_json=_script_json(state))
+
+
+@bp.post("/attempts/<int:attempt_id>/answers")
+def save(attempt_id: int):
+    """Every candidate's every answer comes here. The usual save is checked without writing,
+    then stored (on SQLite in two statements, together with the saves queued beside it, in
+    one transaction; on PostgreSQL in one statement: app/db/groupcommit.py) and answered after
+    the commit; it does not load the signed-in user first, because its claim statement
+    requires the session's user to own the attempt and to be an active candidate whose
+    session has not been ended (see saving._CLAIM_OWN).
+    Anything else (signed out, another role, someone else's attempt, stale, late,
+    malformed) takes the checked way below, with nothing stored here, and is answered
+    precisely and logged there."""
+    now = utcnow()
+    body = request.get_json(silent=True)
+    principal = session_user()
+    if principal is not None and isinstance(body, dict):
+        uid, epoch = principal
+        params = prepare_save(attempt_id, uid, epoch, base_seq=body.get("base_seq"),
+                              client_id=body.get("client_id"), position=body.get("position"),
+                              question_id=body.get("question_id"), response=body.get("response"),
+                              flagged=body.get("flagged", False))
+        if params:
+            stored = store_save(params, now)
+            if stored:
+                ack, deadline = stored
+                request.environ[ENVIRON_USER_ID] = uid          # for the access log line
+                return jsonify(ok=True, seq=ack.seq, duplicate=False,
+                               saved_at=ack.saved_at.isoformat() + "Z",
+                               remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)))
+    return _checked_save(attempt_id, body, now)
+
+
+@role_required("candidate")
+def _checked_save(attempt_id: int, body, now):
+    with write_gate():
+        return _save(attempt_id, body, now)
+
+
+def _save(attempt_id: int, body, now):
+    attempt = _own_attempt(attempt_id)
+    if not isinstance(body, dict):
+        audit.record_now("answer_refused", current_user.id, attempt_id=attempt_id, reason="not_json")
+        return error_response(400, "解答はJSONで送信してください。", "bad_request")
+    try:
+        ack = record_answer(attempt, base_seq=body.get("base_seq"), client_id=body.get("client_id"),
+                            position=body.get("position"), question_id=body.get("question_id"),
+                            response=body.get("response"), flagged=body.get("flagged", False),
+                            now=now)
+    except Refused as exc:
+        detail = {k: body.get(k) for k in ("base_seq", "position", "question_id")}
+        audit.record_now("answer_refused", current_user.id, attempt_id=attempt_id, reason=exc.code,
+                         **detail)
+        if exc.code == "deadline":
+            close_if_expired(attempt, now)
+            db.session.commit()
+        return error_response(exc.status, exc.message, exc.code, **exc.extra)
+    remaining_ms = _remaining_ms(attempt, now)     # before the commit expires `attempt`
+    db.session.commit()
+    return jsonify(ok=True, seq=ack.seq, duplicate=ack.duplicate,
+                   saved_at=ack.saved_at.isoformat() + "Z", remaining_ms=remaining_ms)
+
+
+@bp.post("/attempts/<int:attempt_id>/position")
+@role_required("candidate")
+def position(attempt_id: int):
+    """Remember the question on screen, so signing in again resumes there."""
+    body = request.get_json(silent=True)
+    pos = body.get("position") if isinstance(body, dict) else None
+    if not isinstance(pos, bool) and isinstance(pos, int):
+        with write_gate():
+            placed = remember_position(attempt_id, current_user.id, pos)   # the usual case
+            if placed:
+                db.session.commit()
+                return jsonify(ok=True)
+    # Not stored: someone else's attempt (404), a finished one, or no such position.
+    attempt = _own_attempt(attempt_id)
+    if isinstance(pos, bool) or not isinstance(pos, int) or not 1 <= pos <= len(attempt.form):
+        return error_response(400, "問題番号が正しくありません。", "bad_request")
+    return jsonify(ok=True)
+
+
+@bp.get("/attempts/<int:attempt_id>/state")
+@role_required("candidate")
+def state(attempt_id: int):
+    attempt, now = _current(attempt_id)
+    return jsonify(ok=True, seq=attempt.last_seq, finished=attempt.finished,
+                   remaining_ms=_remaining_ms(attempt, now))
+
+
+@bp.get("/attempts/<int:attempt_id>/confirm")
+@role_required("candidate")
+def confirm(attempt_id: int):
+    attempt, now = _current(attempt_id)
+    if attempt.finished:
+        return redirect(url_for(".done", attempt_id=attempt.id))
+    steps = latest_steps(attempt.id)
+    n = len(attempt.form)
+    unanswered = [p for p in range(1, n + 1) if p not in steps or steps[p].response is None]
+    flagged = [p for p in range(1, n + 1) if p in steps and steps[p].flagged]
+    return render_template("candidate/confirm.html", attempt=attempt, count=n,
+                           unanswered=unanswered, flagged=flagged, form=SubmitAttemptForm(),
+                           remaining_ms=_remaining_ms(attempt, now))
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@role_required("candidate")
+def submit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if not SubmitAttemptForm().validate_on_submit():
+        abort(400)
+    now = utcnow()
+    # Submitting twice is harmless: the second finds it submitted and changes nothing.
+    by = "deadline" if now >= attempt.deadline else "candidate"
+    with write_gate():
+        if submit_attempt(attempt, by, now):
+            flash("解答を提出しました。", "info")
+        db.session.commit()
+    return redirect(url_for(".done", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<int:attempt_id>/done")
+@role_required("candidate")
+def done(attempt_id: int):
+    attempt, _now = _current(attempt_id)
+    if not attempt.finished:
+        return redirect(url_for(".sit", attempt_id=attempt.id))
+    answered = sum(1 for s in latest_steps(attempt.id).values() if s.response is not None)
+    return render_template("candidate/done.html", attempt=attempt, answered=answered,
+                           count=len(attempt.form))

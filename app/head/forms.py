@@ -1,8 +1,0 @@
-"""Affiliation head forms: CSRF-carrying buttons."""
-from wtforms import SubmitField
-
-from ..forms import AppForm
-
-
-class MarkReadForm(AppForm):
-    submit = SubmitField("既読にする")

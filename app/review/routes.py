@@ -1,0 +1,310 @@
+"""Scored-sheet review (答案の確認), the written part, corrections with regrading, and
+certification (第2-2). Committee members see everything here (names and staff numbers
+included: they may, domain.md); only the vice-chair and the chair change anything.
+
+What the pages compute lives in this package's operations (sheets.py, scoring.py,
+corrections.py, written.py, certification.py) and scoring/results.py
+(pure rules); these handlers check access, call them and commit."""
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from scoring.eligibility import LEVEL_NAMES
+from scoring.results import histogram, pooled_rates
+
+from ..auth.routes import role_required
+from ..banks.versions import snapshot
+from ..core import audit
+from ..core.exports import csv_response, xlsx_response
+from ..core.filters import jst
+from ..exam.attempts import attempt_questions
+from ..extensions import db
+from ..models import (PASS_SOURCES, SESSION_FORMATS, Affiliation, Attempt, Certification,
+                      ExamSession, User, WrittenScore)
+from . import bp
+from .forms import CertifyForm, RegradeForm, RevokeCertificationForm
+from .scoring import corrections_of, graded_positions, session_format
+from .sheets import (certified_result, certified_written_results, review_rows, row_for_attempt,
+                     save_times)
+
+VIEW_ROLES = ("committee", "vice_chair", "chair")
+
+
+ACT_ROLES = ("vice_chair", "chair")
+
+
+LABELS = "アイウエオカキクケコ"
+
+
+RESULT_NAMES = {True: "合格", False: "不合格", None: "未確定"}
+
+
+SUBMITTED_BY = {"candidate": "本人", "deadline": "時間切れ"}
+
+
+def session_or_404(session_id: int) -> ExamSession:
+    session = db.session.get(ExamSession, session_id)
+    if session is None:
+        abort(404)
+    return session
+
+
+def users_by_id(ids) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def can_act() -> bool:
+    return current_user.has_role(*ACT_ROLES)
+
+
+def _certified_counts() -> dict[int, int]:
+    """Certifications per session: of CBT sheets, and of written scores without a sheet."""
+    out: dict[int, int] = {}
+    for key, origin in ((Attempt.session_id, Certification.attempt_id == Attempt.id),
+                        (WrittenScore.session_id, Certification.written_score_id == WrittenScore.id)):
+        for sid, n in db.session.execute(select(key, func.count()).join(Certification, origin)
+                                         .group_by(key)).all():
+            out[sid] = out.get(sid, 0) + n
+    return out
+
+
+def _filtered(rows, args):
+    result = args.get("result")
+    if result in ("pass", "fail", "pending"):
+        want = {"pass": True, "fail": False, "pending": None}[result]
+        rows = [r for r in rows if r.result.passed is want]
+    aff = args.get("affiliation", type=int)
+    if aff:
+        rows = [r for r in rows if r.staff is not None and r.staff.affiliation_id == aff]
+    cert = args.get("certified")
+    if cert in ("yes", "no"):
+        rows = [r for r in rows if (r.certification is not None) == (cert == "yes")]
+    if args.get("attention") == "1":
+        rows = [r for r in rows if r.attention]
+    return rows
+
+
+SORTS = {
+    "score": lambda r: (r.main.rate if r.main else -1, r.main.score if r.main else -1),
+    "name": lambda r: r.sort_name,
+    "submitted": lambda r: (r.when is None, r.when or 0),
+}
+
+
+def _sorted(rows, args):
+    key = args.get("sort") if args.get("sort") in SORTS else "submitted"
+    desc = args.get("order") == "desc"
+    return sorted(rows, key=SORTS[key], reverse=desc), key, desc
+
+
+def _areas(session, rows):
+    """Areas in blueprint order, only those on some sheet: (key, name)."""
+    blueprint, _q = snapshot(session.bank_version)
+    present = {k for r in rows for k in r.by_area}
+    return [(k, a.name) for k, a in blueprint.areas.items() if k in present]
+
+
+def _listing(session):
+    rows = review_rows(session)
+    shown, sort, desc = _sorted(_filtered(rows, request.args), request.args)
+    return rows, shown, sort, desc
+
+
+def _area_rate(row, area):
+    c, t = row.by_area.get(area, (0, 0))
+    return c * 100 // t if t else None
+
+
+def histogram_chart(rows):
+    bins = histogram([r.main.rate for r in rows if r.main is not None])
+    peak = max([b[2] for b in bins] + [1])
+    left, bottom, bar, gap, height = 36, 190, 36, 4, 150
+    bars = []
+    for i, (low, high, count) in enumerate(bins):
+        h = count * height // peak
+        bars.append({"x": left + i * (bar + gap), "y": bottom - h, "w": bar, "h": h, "count": count,
+                     "label": f"{low}", "title": f"{low}〜{high}%: {count}人", "passing": low >= 70})
+    line_x = left + 7 * (bar + gap) - gap // 2
+    return {"bars": bars, "bottom": bottom, "top": bottom - height, "left": left, "peak": peak,
+            "width": left + len(bins) * (bar + gap) + 10, "height": bottom + 20, "line_x": line_x,
+            "n": sum(b[2] for b in bins)}
+
+
+def area_chart(rows, areas):
+    """Horizontal bars, the area names in a column of their own (readable at any rate)."""
+    rates = pooled_rates([r.by_area for r in rows])
+    label_w, scale, row_h = 250, 3, 28
+    left = label_w + 8
+    bars = []
+    for key, name in areas:
+        rate = rates.get(key)
+        if rate is None:
+            continue
+        y = 10 + len(bars) * row_h
+        bars.append({"y": y, "w": rate * scale, "rate": rate, "name": name, "key": key,
+                     "label_x": left + rate * scale + 6})
+    return {"bars": bars, "left": left, "line_x": left + 70 * scale, "scale": scale,
+            "width": left + 100 * scale + 50, "height": 20 + len(bars) * row_h}
+
+
+@bp.get("/")
+@role_required(*VIEW_ROLES)
+def index():
+    sessions = list(db.session.scalars(select(ExamSession).order_by(ExamSession.opens_at.desc())))
+    submitted = dict(db.session.execute(
+        select(Attempt.session_id, func.count()).where(Attempt.submitted_at.is_not(None))
+        .group_by(Attempt.session_id)).all())
+    certified = _certified_counts()
+    written = dict(db.session.execute(
+        select(WrittenScore.session_id, func.count()).group_by(WrittenScore.session_id)).all())
+    formats = {s.id: session_format(s.id)[0] for s in sessions}
+    return render_template("review/index.html", sessions=sessions, submitted=submitted,
+                           certified=certified, written=written, formats=formats,
+                           format_names=SESSION_FORMATS, level_names=LEVEL_NAMES)
+
+
+@bp.get("/sessions/<int:session_id>")
+@role_required(*VIEW_ROLES)
+def session_page(session_id: int):
+    session = session_or_404(session_id)
+    rows, shown, sort, desc = _listing(session)
+    fmt, written_max = session_format(session.id)
+    areas = _areas(session, rows)
+    corrections = corrections_of(session.id)
+    users = users_by_id([c.made_by for c in corrections])
+    affiliations = list(db.session.scalars(select(Affiliation).order_by(Affiliation.code)))
+    return render_template(
+        "review/session.html", session=session, rows=shown, all_rows=rows, sort=sort, desc=desc,
+        fmt=fmt, format_names=SESSION_FORMATS, written_max=written_max, areas=areas,
+        area_rate=_area_rate, hist=histogram_chart(shown), area_svg=area_chart(shown, areas),
+        corrections=corrections, users=users, affiliations=affiliations, args=request.args,
+        attention=[r for r in rows if r.attention], can_act=can_act(),
+        certify_form=CertifyForm(), regrade_form=RegradeForm(), revoke_form=RevokeCertificationForm(),
+        result_names=RESULT_NAMES,
+        submitted_by=SUBMITTED_BY, level_names=LEVEL_NAMES,
+        passing_uncertified=sum(1 for r in rows if r.result.passed and r.certifiable),
+        sort_url=lambda key: _sort_url(session, key, sort, desc),
+        export_url=lambda fmt: url_for(".export", session_id=session.id, fmt=fmt,
+                                       **request.args.to_dict()))
+
+
+def _sort_url(session, key, sort, desc):
+    """A column heading's link: the other direction when already sorted by it."""
+    if key == sort:
+        order = "asc" if desc else "desc"
+    else:
+        order = "desc" if key == "score" else "asc"
+    args = {**request.args.to_dict(), "sort": key, "order": order}
+    return url_for(".session_page", session_id=session.id, **args)
+
+
+def _export_rows(session, rows, areas, fmt):
+    header = ["職員番号", "氏名", "ふりがな", "所属"]
+    if fmt != "written":
+        header += ["得点", "満点", "正答率(%)"]
+    if fmt != "cbt":
+        header += ["筆記得点", "筆記満点", "筆記正答率(%)"]
+    header += ["結果", "認定", "認定日時", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
+        ["提出日時", "提出区分"]
+    out = []
+    for r in rows:
+        line = [r.staff.staff_number if r.staff else "", r.name, r.staff.name_kana if r.staff else "",
+                r.staff.affiliation.name if r.staff and r.staff.affiliation else ""]
+        for part, wanted in ((r.result.cbt, fmt != "written"), (r.result.written, fmt != "cbt")):
+            if wanted:
+                line += [part.score, part.max, part.rate] if part else ["", "", ""]
+        cert = r.certification
+        line += [RESULT_NAMES[r.result.passed],
+                 "" if cert is None else ("認定済み（" + RESULT_NAMES[cert.passed] + "）"),
+                 "" if cert is None else _jst(cert.certified_at),
+                 "要確認" if r.attention else ""]
+        line += [_area_rate(r, k) for k, _n in areas]
+        line += [_jst(r.attempt.submitted_at) if r.attempt else "",
+                 SUBMITTED_BY.get(r.attempt.submitted_by, r.attempt.submitted_by) if r.attempt else ""]
+        out.append(line)
+    return header, out
+
+
+def _jst(value):
+    return jst(value, "%Y-%m-%d %H:%M:%S")
+
+
+@bp.get("/sessions/<int:session_id>/export.<fmt>")
+@role_required(*VIEW_ROLES)
+def export(session_id: int, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    session = session_or_404(session_id)
+    rows, shown, _sort, _desc = _listing(session)
+    header, out = _export_rows(session, shown, _areas(session, rows), session_format(session.id)[0])
+    audit.record("sheets_exported", current_user.id, session_id=session.id, format=fmt, rows=len(out))
+    db.session.commit()
+    name = f"scored-sheets-{session.id}.{fmt}"
+    if fmt == "csv":
+        return csv_response(name, header, out)
+    return xlsx_response(name, header, out, title="答案一覧")
+
+
+def _describe(q, order, value) -> str:
+    """An answer or a key in the candidate's labels (ア, イ...) and words."""
+    if value is None:
+        return "（未解答）"
+    if q.type in ("single", "multiple"):
+        keys = [value] if q.type == "single" else list(value)
+        by_key = {c.key: c for c in q.choices}
+        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{by_key[k].text if k in by_key else ''}"
+                        for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
+    if q.type == "true_false":
+        return "正しい（○）" if value else "誤り（×）"
+    if isinstance(value, (list, tuple)):
+        return " ／ ".join(value)
+    return str(value)
+
+
+@bp.get("/sessions/<int:session_id>/sheets/<int:attempt_id>")
+@role_required(*VIEW_ROLES)
+def sheet(session_id: int, attempt_id: int):
+    session = session_or_404(session_id)
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.session_id != session.id or not attempt.finished:
+        abort(404)
+    row = row_for_attempt(session, attempt.id)
+    items, graded, in_force = graded_positions(attempt)
+    history = save_times(attempt)
+    shown = []
+    for position, ((item, q), answered, g) in enumerate(zip(attempt_questions(attempt), items, graded), start=1):
+        order = item["choice_order"]
+        by_key = {c.key: c for c in q.choices}
+        rule = in_force.get(q.id)
+        key = rule.answer if rule is not None and rule.action == "rekey" else q.answer
+        shown.append({
+            "position": position, "q": q, "choices": [by_key[k] for k in order],
+            "response": answered.response, "graded": g, "rule": rule,
+            "answer_text": _describe(q, order, answered.response),
+            "key_text": _describe(q, order, key),
+            "original_key_text": _describe(q, order, q.answer) if rule is not None and rule.action == "rekey" else None,
+            "steps": [{"seq": s.seq, "at": s.created_at, "flagged": s.flagged,
+                       "text": _describe(q, order, s.response)} for s in history.get(position, [])],
+        })
+    blueprint, _q = snapshot(attempt.bank_version)
+    return render_template("review/sheet.html", session=session, attempt=attempt, row=row, items=shown,
+                           blueprint=blueprint, result_names=RESULT_NAMES, submitted_by=SUBMITTED_BY,
+                           can_act=can_act(), revoke_form=RevokeCertificationForm())
+
+
+def source_name(source: str) -> str:
+    return PASS_SOURCES.get(source, source)
+
+
+# What the candidate pages show: the result only once certified (第2-2).
+@bp.app_template_global("certified_result")
+def _certified_result(attempt):
+    return certified_result(attempt)
+
+
+@bp.app_template_global("certified_written_results")
+def _certified_written_results(user):
+    return certified_written_results(user) if user.is_authenticated else []
