@@ -8,14 +8,14 @@ from app.models import Attempt
 
 
 def posted(order, response):
-    """A response given in keys as positions in `order` (the keys in shown order). Anything
-    that is not made of keys of `order` (None, booleans, text, malformed input) is sent as
-    it is."""
+    """A response given in keys as positions in `order` (the keys in shown order), as the
+    page posts it (several positions sorted). Anything that is not made of keys of `order`
+    (None, booleans, text, malformed input) is sent as it is."""
     if isinstance(response, str) and response in order:
         return list(order).index(response) + 1
     if isinstance(response, (list, tuple)) and response \
             and all(isinstance(k, str) and k in order for k in response):
-        return [list(order).index(k) + 1 for k in response]
+        return sorted(list(order).index(k) + 1 for k in response)
     return response
 
 
