@@ -150,9 +150,19 @@ class Client:
         with self.app.app_context():
             sid = db.session.scalar(db.select(ExamSession.id).where(ExamSession.level == level))
         self.get("/exam/")
-        resp = self.post_form(f"/exam/sessions/{sid}/start")
+        resp = self.post_form(f"/exam/sessions/{sid}/start")       # into the lobby
         assert resp.status_code == 302, resp.get_data(as_text=True)
+        lobby = self.state(resp.location)
+        if lobby["phase"] == "lobby":
+            self.begin(lobby["attempt"])
         return self.state(resp.location)
+
+    def begin(self, attempt_id: int) -> dict:
+        """The candidate's 開始 in the lobby; returns the attempt's state."""
+        began = self.http.post(f"/exam/attempts/{attempt_id}/begin", json={},
+                               headers={"X-CSRFToken": self.csrf})
+        assert began.status_code == 200, began.get_data(as_text=True)
+        return began.json
 
     def state(self, url):
         page = self.get(url)

@@ -1,6 +1,7 @@
 """Sitting the exam through HTTP: saves, refusals, resume, submit, deadline, scoring."""
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import timedelta
@@ -320,8 +321,12 @@ def test_keys_and_explanations_never_reach_the_exam_page(app, candidate):
             q = questions[item["id"]]
             first_line = q.explanation.strip().splitlines()[0]
             assert first_line not in page, q.id
-    # The page state carries only the candidate's own answers, nothing keyed.
-    assert set(state) == {"attempt", "seq", "position", "remaining_ms", "count", "answers", "urls"}
+    # The page state carries only the candidate's own answers, nothing keyed (its "key" is
+    # the one that opens the questions sent sealed to the lobby, 32 random-looking bytes).
+    assert set(state) == {"attempt", "seq", "position", "remaining_ms", "count", "answers", "urls",
+                          "ok", "finished", "phase", "starts_in_ms", "pause_scope",
+                          "pause_reason", "v", "key"}
+    assert len(base64.b64decode(state["key"])) == 32
     assert all(set(v) == {"response", "flagged"} for v in state["answers"].values())
 
 

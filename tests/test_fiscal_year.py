@@ -163,9 +163,14 @@ def sit(client, sid, wrong_positions) -> Sheet:
     assert f'action="/exam/sessions/{sid}/start"' in home
     resp = client.post_form(f"/exam/sessions/{sid}/start")
     assert resp.status_code == 302, text(resp)[:1000]
+    lobby = text(client.get(resp.location))               # the lobby: the clock waits
+    waiting = json.loads(re.search(r'id="exam-state">(.*?)</script>', lobby, re.S).group(1))
+    assert waiting["phase"] == "lobby" and 'id="sealed-questions"' in lobby
+    client.begin(waiting["attempt"])
     page = text(client.get(resp.location))
     state = json.loads(re.search(r'id="exam-state">(.*?)</script>', page, re.S).group(1))
-    assert set(state) == {"attempt", "seq", "position", "remaining_ms", "count", "answers", "urls"}
+    assert state["phase"] == "running"
+    assert all(a == {"response": None, "flagged": False} for a in state["answers"].values())
     found = re.findall(r'data-position="(\d+)"\s+data-qid="([^"]+)" data-type="(\w+)"', page)
     bank = questions()
     form = [(int(p), bank[qid]) for p, qid, _t in found]

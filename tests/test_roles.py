@@ -30,6 +30,7 @@ SECRETARIAT = ("secretariat",)
 HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
+ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ ROUTES: dict[str, Route] = {
     "candidate.save": Route(("candidate",), json=True),
     "candidate.position": Route(("candidate",), json=True),
     "candidate.state": Route(("candidate",), json=True),
+    "candidate.begin": Route(("candidate",), json=True),
+    "candidate.pulse": Route(("candidate",), json=True),
     "candidate.confirm": Route(("candidate",)),
     "candidate.submit": Route(("candidate",)),
     "candidate.done": Route(("candidate",)),
@@ -128,12 +131,23 @@ ROUTES: dict[str, Route] = {
     "admin.user_reset_password": Route(ADMIN),
     "admin.audit_log": Route(REGISTER),
     "admin.audit_export": Route(REGISTER),
+    # The exam room: its proctors (proctor1 is assigned to the demo sessions), the
+    # vice-chair and the chair.
+    "room.index": Route(ROOM),
+    "room.room": Route(ROOM),
+    "room.state": Route(ROOM, json=True),
+    "room.signal": Route(ROOM, json=True),
+    "room.room_pause": Route(ROOM, json=True),
+    "room.room_resume": Route(ROOM, json=True),
+    "room.room_time": Route(ROOM, json=True),
+    "room.room_code": Route(ROOM, json=True),
+    "room.seat_action": Route(ROOM, json=True),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
 ACCOUNTS = {username: set(roles) for username, _name, roles in DEMO_USERS
             if username in ("candidate1", "author1", "committee1", "vicechair", "chair", "head1",
-                            "secretariat1")}
+                            "secretariat1", "proctor1")}
 
 # State-changing calls that would change what later calls see run last.
 LAST = ("candidate.submit", "auth.logout")
@@ -172,7 +186,8 @@ def ids(app):
         users = {u.username: u.id for u in db.session.scalars(select(User))}
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
-            "certification_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users}
+            "certification_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
+            "action": "note"}
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:

@@ -12,8 +12,8 @@ from scoring.jpdate import fiscal_year, to_jst
 from ..banks.versions import import_banks, snapshot
 from ..db import schema
 from ..extensions import db
-from ..models import (Affiliation, ExamSession, PassRecord, Registration, Staff, User, UserRole,
-                      utcnow)
+from ..models import (Affiliation, ExamSession, PassRecord, Proctor, Registration, Staff, User,
+                      UserRole, utcnow)
 from .base import app_context, banks_option, main, resolve_banks
 
 DEMO_PASSWORD = "cbt-demo-2025"
@@ -27,6 +27,7 @@ DEMO_USERS = [
     ("chair", "サイバー局長（委員長）", ["chair", "committee"]),
     ("head1", "中央警察署長（所属の長）", ["head"]),
     ("secretariat1", "庶務 担当（庶務）", ["secretariat"]),
+    ("proctor1", "試験 監督（試験監督者）", ["proctor"]),
 ]
 
 
@@ -127,6 +128,11 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
             if not db.session.scalar(select(Registration).where(
                     Registration.session_id == session.id, Registration.user_id == uid)):
                 db.session.add(Registration(session_id=session.id, user_id=uid))
+        proctor = users["proctor1"].id
+        if not db.session.scalar(select(Proctor).where(Proctor.session_id == session.id,
+                                                       Proctor.user_id == proctor)):
+            db.session.add(Proctor(session_id=session.id, user_id=proctor,
+                                   assigned_by=users["vicechair"].id))
         lines.append(f"session '{title}': {lv.questions} questions, {lv.minutes} minutes, "
                      f"open to {', '.join(candidates)}")
     if passes:

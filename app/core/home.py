@@ -20,6 +20,8 @@ def register(app: Flask) -> None:
             return redirect(url_for("review.index"))
         if current_user.has_role("secretariat"):
             return redirect(url_for("admin.home"))
+        if current_user.has_role("proctor"):
+            return redirect(url_for("room.index"))
         if current_user.has_role("head"):
             return redirect(url_for("head.index"))
         if current_user.has_role("author"):

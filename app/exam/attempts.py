@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,12 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from scoring.assembly import Assembler, new_seed
 from scoring.choice_positions import to_keys
 from scoring.grading import ResponseError, coerce_response
+from scoring.timing import deadline_at, extra_seconds
 
 from ..banks.versions import snapshot
 from ..core import audit
 from ..db.engine import engine_cache
 from ..extensions import db
-from ..models import AnswerStep, Attempt, ExamSession, Registration, User
+from ..models import AnswerStep, Attempt, ExamSession, Registration, SessionDetail, User
 from ..review.scoring import score_with_corrections
 from ..sessions.eligibility import start_refusals
 
@@ -59,36 +60,117 @@ def find_attempt(session_id: int, user_id: int) -> Attempt | None:
                                                    Attempt.user_id == user_id))
 
 
-def start_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
-    """Resume the candidate's attempt, or draw a new form for them."""
+def open_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
+    """The candidate's attempt, drawn when they first enter the lobby (so that nothing is left
+    to do at the start but to start the clock). Its clock stands still, paused in the lobby,
+    until it starts (begin_attempt)."""
     existing = find_attempt(session.id, user.id)
     if existing:
         return existing
-    if not is_registered(session, user):
+    registration = db.session.scalar(select(Registration).where(
+        Registration.session_id == session.id, Registration.user_id == user.id))
+    if registration is None:
         raise Refused(403, "not_registered", "この検定の受検者として登録されていません。")
-    # 第3-2, 第3-4 at the moment of starting (a pass or admission may have changed since
-    # registration); an attempt already under way is resumed above, never blocked.
+    # 第3-2, 第3-4 at the moment of entering (a pass or admission may have changed since
+    # registration); an attempt already drawn is resumed above, never blocked.
     reasons = start_refusals(session, user)
     if reasons:
         raise Refused(403, "not_eligible", " ".join(reasons))
     if not session.is_open(now):
         raise Refused(409, "closed", "この検定は現在受検できません（受検期間外です）。")
-    digest, blueprint, questions = version_content(session.bank_version_id, lambda: session.bank_version)
+    digest, blueprint, questions = version_content(session.bank_version_id,
+                                                   lambda: session.bank_version)
     seed = new_seed()
     form = Assembler(blueprint, questions, session.level).draw(seed)
-    deadline = min(now + timedelta(minutes=session.duration_minutes), session.closes_at)
+    extra = extra_seconds(session.duration_minutes, registration.extra_minutes,
+                          registration.extra_percent)
     attempt = Attempt(session_id=session.id, user_id=user.id, bank_version_id=session.bank_version_id,
-                      level=session.level, seed=seed, started_at=now, deadline=deadline,
+                      level=session.level, seed=seed, started_at=now,
+                      deadline=deadline_at(now, session.duration_minutes, session.closes_at, extra),
+                      paused_at=now, pause_scope="lobby",
                       form_json=json.dumps([i.to_dict() for i in form.items], ensure_ascii=False))
     db.session.add(attempt)
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        # A second tab started at the same moment; theirs won, resume it.
+        # A second tab entered at the same moment; theirs won, use it.
         return find_attempt(session.id, user.id)
-    audit.record("attempt_started", user.id, attempt_id=attempt.id, session_id=session.id,
+    audit.record("lobby_entered", user.id, attempt_id=attempt.id, session_id=session.id,
                  seed=seed, bank_version=digest)
+    return attempt
+
+
+def start_refusal(session: ExamSession, detail: SessionDetail | None, now: datetime) -> Refused | None:
+    """Why a candidate may not start the clock themself now, or None. In a room that starts
+    on the proctor's signal the candidate waits for it; after it, a late candidate starts
+    on their own."""
+    if now >= session.closes_at:
+        return Refused(409, "closed", "この検定の受検期間は終了しました。")
+    if detail is not None and detail.room_paused_at is not None:
+        return Refused(409, "room_paused", "試験会場全体が一時中断中です。監督者の指示をお待ちください。")
+    if detail is not None and detail.start_mode == "signal" and detail.signal_at is None:
+        return Refused(409, "wait_signal", "試験監督者の開始の合図をお待ちください。")
+    return None
+
+
+def begin_attempt(attempt: Attempt, session: ExamSession, start: datetime) -> bool:
+    """Start the clock of an attempt waiting in the lobby, at `start` (now, or the room's
+    start). False, and nothing changed, if it was not waiting. The deadline counts from the
+    start, with the candidate's extra time."""
+    registration = db.session.scalar(select(Registration).where(
+        Registration.session_id == session.id, Registration.user_id == attempt.user_id))
+    extra = 0 if registration is None else extra_seconds(
+        session.duration_minutes, registration.extra_minutes, registration.extra_percent)
+    deadline = deadline_at(start, session.duration_minutes, session.closes_at, extra)
+    won = db.session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.pause_scope == "lobby",
+                              Attempt.submitted_at.is_(None))
+        .values(started_at=start, deadline=deadline, paused_at=None, pause_scope=None,
+                pause_reason=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    db.session.refresh(attempt)
+    if won:
+        audit.record("attempt_started", attempt.user_id, attempt_id=attempt.id,
+                     session_id=session.id, deadline=deadline, extra_seconds=extra or None)
+    return won
+
+
+def begin_waiting(session: ExamSession, start: datetime) -> int:
+    """Start the clock of every attempt waiting in the session's lobby at `start` (the
+    room's start on the proctor's signal), each with its own extra time; returns how many.
+    A few statements for the whole room, whatever its size."""
+    rows = db.session.execute(
+        select(Attempt.id, Attempt.user_id, Registration.extra_minutes, Registration.extra_percent)
+        .join(Registration, (Registration.session_id == Attempt.session_id)
+              & (Registration.user_id == Attempt.user_id))
+        .where(Attempt.session_id == session.id, Attempt.pause_scope == "lobby",
+               Attempt.submitted_at.is_(None))).all()
+    if not rows:
+        return 0
+    params = []
+    for attempt_id, _user_id, minutes, percent in rows:
+        extra = extra_seconds(session.duration_minutes, minutes, percent)
+        params.append({"b_id": attempt_id, "b_deadline": deadline_at(
+            start, session.duration_minutes, session.closes_at, extra)})
+    table = Attempt.__table__       # Core: one statement run for every row (executemany)
+    db.session.connection().execute(
+        update(table).where(table.c.id == bindparam("b_id"), table.c.pause_scope == "lobby",
+                            table.c.submitted_at.is_(None))
+        .values(started_at=start, deadline=bindparam("b_deadline"), paused_at=None,
+                pause_scope=None, pause_reason=None), params)
+    for (attempt_id, user_id, _m, _p), p in zip(rows, params):
+        audit.record("attempt_started", user_id, attempt_id=attempt_id, session_id=session.id,
+                     deadline=p["b_deadline"], by="signal")
+    return len(rows)
+
+
+def start_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
+    """Enter the lobby and start at once: what a candidate does in a room that needs no
+    signal (and what the tests use to sit an exam)."""
+    attempt = open_attempt(session, user, now)
+    if attempt.pause_scope == "lobby":
+        begin_attempt(attempt, session, now)
     return attempt
 
 
@@ -133,7 +215,8 @@ _attempts, _steps = Attempt.__table__, AnswerStep.__table__
 _CLAIM = (update(_attempts)
           .where(_attempts.c.id == bindparam("attempt_id"),
                  _attempts.c.last_seq == bindparam("base_seq"),
-                 _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"))
+                 _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"),
+                 _attempts.c.paused_at.is_(None), _attempts.c.started_at <= bindparam("now"))
           .values(last_seq=bindparam("new_seq"), last_position=bindparam("position")))
 
 
@@ -192,7 +275,7 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
     check_save(base_seq, client_id, position, flagged)
     form = attempt.form
     on_form = 1 <= position <= len(form) and form[position - 1]["id"] == question_id
-    if not on_form or attempt.finished or now >= attempt.deadline:
+    if not on_form or attempt.finished or not running(attempt, now):
         done = _stored(attempt.id, client_id)
         if done:
             return done
@@ -200,6 +283,8 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
             raise Refused(404, "not_on_form", "この問題はあなたの問題用紙にありません。")
         if attempt.finished:
             raise Refused(409, "finished", "この受検は提出済みです。解答は変更できません。")
+        if attempt.paused_at is not None or attempt.started_at > now:
+            raise paused_refusal(attempt)
         raise Refused(409, "deadline", "試験時間が終了しました。解答は受け付けられません。")
     _blueprint, questions = attempt_snapshot(attempt)
     q = questions[question_id]
@@ -217,11 +302,14 @@ def record_answer(attempt: Attempt, *, base_seq, client_id, position, question_i
         done = _stored(attempt.id, client_id)
         if done:
             return done
-        seq, submitted_at, deadline = db.session.execute(
-            select(Attempt.last_seq, Attempt.submitted_at, Attempt.deadline)
+        seq, submitted_at, deadline, paused_at = db.session.execute(
+            select(Attempt.last_seq, Attempt.submitted_at, Attempt.deadline, Attempt.paused_at)
             .where(Attempt.id == attempt.id)).one()
         if submitted_at is not None:
             raise Refused(409, "finished", "この受検は提出済みです。解答は変更できません。")
+        if paused_at is not None:
+            db.session.refresh(attempt)
+            raise paused_refusal(attempt)
         if now >= deadline:
             raise Refused(409, "deadline", "試験時間が終了しました。解答は受け付けられません。")
         raise Refused(409, "stale", "別の画面でより新しい解答が保存されています。"
@@ -265,6 +353,22 @@ def submit_attempt(attempt: Attempt, by: str, now: datetime) -> bool:
 
 
 def close_if_expired(attempt: Attempt, now: datetime) -> bool:
-    if not attempt.finished and now >= attempt.deadline:
+    """Submit at the deadline. A paused clock stands still: its deadline has not come."""
+    if not attempt.finished and attempt.paused_at is None and now >= attempt.deadline:
         return submit_attempt(attempt, "deadline", now)
     return False
+
+
+def running(attempt: Attempt, now: datetime) -> bool:
+    """The clock runs: started, not paused, not finished, before the deadline."""
+    return (not attempt.finished and attempt.paused_at is None and attempt.started_at <= now
+            < attempt.deadline)
+
+
+def paused_refusal(attempt: Attempt) -> Refused:
+    """What a save (or a submission) is answered while the clock stands still."""
+    if attempt.pause_scope == "lobby" or attempt.paused_at is None:
+        return Refused(409, "not_started", "試験はまだ開始されていません。")
+    reason = f"（{attempt.pause_reason}）" if attempt.pause_reason else ""
+    return Refused(409, "paused", f"試験は一時中断中です{reason}。解答は保存されません。"
+                                  "監督者の指示をお待ちください。")

@@ -1,12 +1,15 @@
 """Candidate forms: plain CSRF-carrying forms for the buttons that change state."""
-from wtforms import HiddenField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..core.forms import AppForm
 
 
 class StartForm(AppForm):
-    submit = SubmitField("受検を開始する")
+    # Asked only where the room has one, once: the code the proctor reads out in the room.
+    access_code = StringField("入室コード", validators=[Optional(), Length(max=32)],
+                              render_kw={"autocomplete": "off", "inputmode": "numeric"})
+    submit = SubmitField("入室する")
 
 
 class SubmitAttemptForm(AppForm):

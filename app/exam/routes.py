@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from scoring.choice_positions import to_positions
+from scoring.timing import extra_seconds, remaining_ms
 
 from ..auth.routes import role_required, session_user
 from ..core import audit
@@ -17,11 +18,14 @@ from ..db.writegate import write_gate
 from ..extensions import db
 from ..models import Attempt, ExamSession, latest_steps, utcnow
 from . import bp
-from .attempts import (Refused, attempt_questions, close_if_expired, open_sessions_for,
-                       record_answer, remember_position, start_attempt, submit_attempt)
+from .attempts import (Refused, attempt_questions, close_if_expired, open_attempt,
+                       open_sessions_for, paused_refusal, record_answer, remember_position,
+                       submit_attempt)
 from .forms import StartForm, SubmitAttemptForm
 from .fragments import question_html
+from .lobby import access_code_refusal, attempt_state, registration_of, room
 from .saving import prepare_save, store_save
+from .sealed import seal
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -39,7 +43,7 @@ def _current(attempt_id: int):
     every page sees the state the server enforces."""
     attempt = _own_attempt(attempt_id)
     now = utcnow()
-    if not attempt.finished and now >= attempt.deadline:
+    if not attempt.finished and attempt.paused_at is None and now >= attempt.deadline:
         with write_gate():
             if close_if_expired(attempt, now):
                 db.session.commit()
@@ -53,7 +57,7 @@ def _script_json(data) -> str:
 
 
 def _remaining_ms(attempt: Attempt, now) -> int:
-    return max(0, int((attempt.deadline - now).total_seconds() * 1000))
+    return remaining_ms(attempt.deadline, now, attempt.paused_at)
 
 
 @bp.get("/")
@@ -75,6 +79,9 @@ def home():
 @bp.post("/sessions/<int:session_id>/start")
 @role_required("candidate")
 def start(session_id: int):
+    """Into the lobby: the form is drawn now and the clock waits for the start (the
+    candidate's own 開始 after reading the rules, or the proctor's signal). A room with an
+    access code asks for it here, once."""
     form = StartForm()
     if not form.validate_on_submit():
         abort(400)
@@ -83,12 +90,22 @@ def start(session_id: int):
         abort(404)
     now = utcnow()
     with write_gate():
+        registration = registration_of(session.id, current_user.id)
+        refusal = access_code_refusal(session.id, registration, form.access_code.data)
+        if refusal is not None:
+            audit.record_now("start_refused", current_user.id, session_id=session_id,
+                             reason=refusal.code)
+            flash(refusal.message, "error")
+            return redirect(url_for(".home")), 303
         try:
-            attempt = start_attempt(session, current_user, now)
+            attempt = open_attempt(session, current_user, now)
         except Refused as exc:
             audit.record_now("start_refused", current_user.id, session_id=session_id,
                              reason=exc.code)
             return error_response(exc.status, exc.message, exc.code)
+        if registration is not None and registration.access_granted_at is None \
+                and room(session.id).access_code:
+            registration.access_granted_at = now
         close_if_expired(attempt, now)
         attempt_id, finished = attempt.id, attempt.finished   # the commit expires `attempt`
         db.session.commit()
@@ -114,20 +131,32 @@ def sit(attempt_id: int):
         # The page holds and posts the shown positions of choices, never the bank's keys.
         answers[str(position)] = {"response": to_positions(q.type, item["choice_order"], response),
                                   "flagged": flagged}
-    state = {
-        "attempt": attempt.id, "seq": attempt.last_seq, "position": attempt.last_position,
-        "remaining_ms": _remaining_ms(attempt, now), "count": len(items),
-        "answers": answers,
-        "urls": {"save": url_for(".save", attempt_id=attempt.id),
-                 "state": url_for(".state", attempt_id=attempt.id),
-                 "position": url_for(".position", attempt_id=attempt.id),
-                 "confirm": url_for(".confirm", attempt_id=attempt.id),
-                 "done": url_for(".done", attempt_id=attempt.id)},
-    }
     total = len(items)
+    questions = [question_html(attempt.bank_version_id, it, total) for it in items]
+    state = dict(attempt_state(attempt, now), attempt=attempt.id, position=attempt.last_position,
+                 count=total, answers=answers,
+                 urls={"save": url_for(".save", attempt_id=attempt.id),
+                       "state": url_for(".state", attempt_id=attempt.id),
+                       "pulse": url_for(".pulse", attempt_id=attempt.id),
+                       "begin": url_for(".begin", attempt_id=attempt.id),
+                       "position": url_for(".position", attempt_id=attempt.id),
+                       "confirm": url_for(".confirm", attempt_id=attempt.id),
+                       "done": url_for(".done", attempt_id=attempt.id)})
+    waiting = state["phase"] == "lobby" or state["starts_in_ms"]
+    sealed = None
+    if waiting:
+        # Sent ahead and sealed: the page opens them with the key the start brings.
+        sealed = seal(render_template("candidate/_questions.html", items=items,
+                                      questions=questions), attempt)
+        questions = None
+    session = attempt.session
+    registration = registration_of(session.id, attempt.user_id)
+    extra = extra_seconds(session.duration_minutes, registration.extra_minutes,
+                          registration.extra_percent) if registration else 0
     return render_template("candidate/sit.html", attempt=attempt, items=items,
-                           questions=[question_html(attempt.bank_version_id, it, total) for it in items],
-                           state_json=_script_json(state))
+                           questions=questions, sealed_json=_script_json(sealed) if sealed else None,
+                           state_json=_script_json(state), start_mode=room(session.id).start_mode,
+                           extra_seconds=extra)
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
@@ -214,8 +243,7 @@ def position(attempt_id: int):
 @role_required("candidate")
 def state(attempt_id: int):
     attempt, now = _current(attempt_id)
-    return jsonify(ok=True, seq=attempt.last_seq, finished=attempt.finished,
-                   remaining_ms=_remaining_ms(attempt, now))
+    return jsonify(attempt_state(attempt, now))
 
 
 @bp.get("/attempts/<int:attempt_id>/confirm")
@@ -240,6 +268,11 @@ def submit(attempt_id: int):
     if not SubmitAttemptForm().validate_on_submit():
         abort(400)
     now = utcnow()
+    if not attempt.finished and (attempt.paused_at is not None or attempt.started_at > now):
+        refused = paused_refusal(attempt)
+        audit.record_now("submit_refused", current_user.id, attempt_id=attempt_id,
+                         reason=refused.code)
+        return error_response(refused.status, refused.message, refused.code)
     # Submitting twice is harmless: the second finds it submitted and changes nothing.
     by = "deadline" if now >= attempt.deadline else "candidate"
     with write_gate():

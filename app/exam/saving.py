@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import JSON, bindparam, cast, column, exists, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -33,13 +34,15 @@ _APPEND = insert(_steps)
 # The claim of the usual save: the next sequence number of the attempt of the signed-in
 # user, who must still be active and a candidate, in a session not ended since (what
 # load_user and role_required would check: the usual save then needs no query of its own
-# for the principal), if the attempt is open, before its deadline and still at base_seq;
-# returning the deadline, so the attempt need not be loaded.
+# for the principal), if the attempt is open, its clock running (started, not paused),
+# before its deadline and still at base_seq; returning the deadline, so the attempt need
+# not be loaded.
 _CLAIM_OWN = (update(_attempts)
               .where(_attempts.c.id == bindparam("attempt_id"),
                      _attempts.c.user_id == bindparam("owner"),
                      _attempts.c.last_seq == bindparam("base_seq"),
                      _attempts.c.submitted_at.is_(None), _attempts.c.deadline > bindparam("now"),
+                     _attempts.c.paused_at.is_(None), _attempts.c.started_at <= bindparam("now"),
                      select(_users.c.id).join(_roles, _roles.c.user_id == _users.c.id)
                      .where(_users.c.id == bindparam("owner"), _users.c.active.is_(True),
                             _users.c.session_epoch == bindparam("epoch"),
@@ -50,24 +53,32 @@ _STEP_KEYS = ["attempt_id", "seq", "position", "question_id", "flagged", "client
               "response_json", "created_at"]
 
 
-def _facts(attempt_id: int) -> tuple[int, int, tuple[str, ...], tuple[tuple[str, ...], ...]] | None:
-    """(owner, bank version, question ids in shown order, each question's choice keys in
-    shown order) of an attempt: fixed when it is drawn, so read once per process and kept
-    (the save path then parses no form)."""
+class Facts(NamedTuple):
+    """What never changes about an attempt once drawn, kept per process (the save path then
+    parses no form and reads no row to know it)."""
+    owner: int
+    session_id: int
+    version_id: int
+    question_ids: tuple[str, ...]
+    orders: tuple[tuple[str, ...], ...]      # each question's choice keys in shown order
+
+
+def facts(attempt_id: int) -> Facts | None:
     cache = engine_cache("attempt_facts")
     hit = cache.get(attempt_id)
     if hit is None:
         row = db.session.connection().execute(
-            select(_attempts.c.user_id, _attempts.c.bank_version_id, _attempts.c.form_json)
+            select(_attempts.c.user_id, _attempts.c.session_id, _attempts.c.bank_version_id,
+                   _attempts.c.form_json)
             .where(_attempts.c.id == attempt_id)).first()
         if row is None:
             return None
-        form = json.loads(row[2])
+        form = json.loads(row[3])
         # Forms repeat a few orders (24 of four keys): every attempt shares one tuple of each.
         shared = engine_cache("choice_orders")
         orders = tuple(shared.setdefault(order, order)
                        for order in (tuple(item.get("choice_order", ())) for item in form))
-        hit = (row[0], row[1], tuple(item["id"] for item in form), orders)
+        hit = Facts(row[0], row[1], row[2], tuple(item["id"] for item in form), orders)
         if len(cache) > 20000:
             cache.clear()
         cache[attempt_id] = hit
@@ -85,10 +96,10 @@ def prepare_save(attempt_id: int, user_id: int, epoch: int, *, base_seq, client_
         check_save(base_seq, client_id, position, flagged)
     except Refused:
         return None
-    facts = _facts(attempt_id)
-    if facts is None or facts[0] != user_id:
+    known = facts(attempt_id)
+    if known is None or known.owner != user_id:
         return None
-    owner, version_id, qids, orders = facts
+    owner, version_id, qids, orders = known.owner, known.version_id, known.question_ids, known.orders
     if not (1 <= position <= len(qids) and qids[position - 1] == question_id):
         return None
     q = version_content(version_id, lambda: db.session.get(BankVersion, version_id))[2][question_id]
@@ -144,7 +155,8 @@ def _claim_and_append_many():
     claim = (update(_attempts)
              .where(_attempts.c.id == v.c.attempt_id, _attempts.c.user_id == v.c.owner,
                     _attempts.c.last_seq == v.c.base_seq, _attempts.c.submitted_at.is_(None),
-                    _attempts.c.deadline > v.c.now,
+                    _attempts.c.deadline > v.c.now, _attempts.c.paused_at.is_(None),
+                    _attempts.c.started_at <= v.c.now,
                     select(_users.c.id).join(_roles, _roles.c.user_id == _users.c.id)
                     .where(_users.c.id == v.c.owner, _users.c.active.is_(True),
                            _users.c.session_epoch == v.c.epoch,

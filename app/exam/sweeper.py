@@ -27,7 +27,8 @@ def finalize_expired(now: datetime, batch: int = 50) -> int:
     while True:
         with write_gate():
             due = list(db.session.scalars(
-                select(Attempt).where(Attempt.submitted_at.is_(None), Attempt.deadline <= now)
+                select(Attempt).where(Attempt.submitted_at.is_(None), Attempt.deadline <= now,
+                                      Attempt.paused_at.is_(None))
                 .order_by(Attempt.id).limit(batch).with_for_update(skip_locked=True)))
             if not due:
                 return total

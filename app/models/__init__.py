@@ -7,6 +7,7 @@ data must keep are constraints on the tables, not only Python.
 - results: written scores, corrections, certifications
 - register: passes (別表第3), notices to heads, periodic training
 - records: the audit log, the readiness row
+- room: proctors and the room's log of their actions
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -19,6 +20,7 @@ from .people import (EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, Affiliation, Logi
 from .records import AuditEvent, Readiness
 from .register import LEVELS, PASS_SOURCES, Notice, PassRecord, TrainingRecord
 from .results import Certification, Correction, WrittenScore
+from .room import ROOM_ACTIONS, Proctor, RoomEvent
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
@@ -29,4 +31,5 @@ __all__ = [
     "AuditEvent", "Readiness",
     "LEVELS", "PASS_SOURCES", "Notice", "PassRecord", "TrainingRecord",
     "Certification", "Correction", "WrittenScore",
+    "ROOM_ACTIONS", "Proctor", "RoomEvent",
 ]

@@ -58,15 +58,28 @@ class ExamSession(db.Model):
 
 class SessionDetail(db.Model):
     """What the committee sets on a session beyond the exam core: the format (第3-5-(3))
-    and the written part's maximum score."""
+    and the written part's maximum score; how the room starts and who may enter it; and
+    the room's state (the start signal, a pause of the whole room).
+
+    `control_seq` counts the proctors' actions in the room: every candidate's page asks
+    for it every few seconds and reads its own state again when it changes."""
     __tablename__ = "session_details"
     __table_args__ = (CheckConstraint("format IN ('cbt', 'written', 'both')", name="format"),
-                      CheckConstraint("written_max IS NULL OR written_max > 0", name="written_max"))
+                      CheckConstraint("written_max IS NULL OR written_max > 0", name="written_max"),
+                      CheckConstraint("start_mode IN ('self', 'signal')", name="start_mode"))
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id", ondelete="CASCADE"),
                                             primary_key=True)
     format: Mapped[str] = mapped_column(String(16), default="cbt")
     written_max: Mapped[Optional[int]]
     notes: Mapped[Optional[str]] = mapped_column(Text)
+    start_mode: Mapped[str] = mapped_column(String(8), default="self", server_default="self")
+    access_code: Mapped[Optional[str]] = mapped_column(String(32))
+    allowed_networks: Mapped[Optional[str]] = mapped_column(Text)     # CIDR ranges, one a line
+    seb_config_keys: Mapped[Optional[str]] = mapped_column(Text)      # SEB Config Keys, one a line
+    signal_at: Mapped[Optional[datetime]]          # the room's start (signal mode)
+    room_paused_at: Mapped[Optional[datetime]]
+    room_pause_reason: Mapped[Optional[str]] = mapped_column(Text)
+    control_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Registration(db.Model):
@@ -77,6 +90,14 @@ class Registration(db.Model):
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Accommodation (合理的配慮): extra time set before the sitting; the reason is for the
+    # committee only (a proctor sees that there is extra time, not why).
+    extra_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    extra_percent: Mapped[int] = mapped_column(default=0, server_default="0")
+    accommodation_reason: Mapped[Optional[str]] = mapped_column(Text)
+    accommodation_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    accommodation_at: Mapped[Optional[datetime]]
+    access_granted_at: Mapped[Optional[datetime]]   # the room's access code, entered once
 
 
 class Admission(db.Model):
@@ -114,6 +135,12 @@ class Attempt(db.Model):
     total: Mapped[Optional[int]]
     passed: Mapped[Optional[bool]]
     score_json: Mapped[Optional[str]] = mapped_column(Text)
+    # The clock stands still while paused_at is set: in the lobby before the start
+    # (scope "lobby"), or paused by a proctor ("candidate", "room"). No answer is stored
+    # and the deadline does not pass while paused; resuming moves the deadline on.
+    paused_at: Mapped[Optional[datetime]]
+    pause_scope: Mapped[Optional[str]] = mapped_column(String(16))
+    pause_reason: Mapped[Optional[str]] = mapped_column(Text)
     session: Mapped[ExamSession] = relationship()
     user: Mapped[User] = relationship()
     bank_version: Mapped[BankVersion] = relationship()

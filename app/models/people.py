@@ -15,10 +15,11 @@ from scoring.eligibility import EXCLUDED_CATEGORIES
 from ..extensions import db
 from .base import utcnow
 
-ROLES = ("candidate", "author", "committee", "vice_chair", "chair", "head", "secretariat")
+ROLES = ("candidate", "author", "committee", "vice_chair", "chair", "head", "secretariat",
+         "proctor")
 ROLE_NAMES = {
     "candidate": "受検者", "author": "問題作成者", "committee": "委員", "vice_chair": "副委員長",
-    "chair": "委員長", "head": "所属の長", "secretariat": "庶務",
+    "chair": "委員長", "head": "所属の長", "secretariat": "庶務", "proctor": "試験監督者",
 }
 
 # Categories the system knows; imports may use others (a warning), excluded ones are refused
