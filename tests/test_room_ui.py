@@ -211,3 +211,133 @@ def test_proctors_land_on_the_sessions_they_proctor(app):
     assert f'href="/room/{other}"' not in page
     chair = text(signed_in(app, "vicechair").get("/room/"))
     assert f'href="/room/{sid}"' in chair and f'href="/room/{other}"' in chair
+
+
+def test_the_session_page_links_to_the_room_for_those_who_proctor(app):
+    sid = beginner(app)
+    page = text(signed_in(app, "vicechair").get(f"/committee/sessions/{sid}"))
+    assert f'href="/room/{sid}"' in page and f'href="/committee/sessions/{sid}/room"' in page
+    page = text(signed_in(app, "committee1").get(f"/committee/sessions/{sid}"))
+    assert f'href="/room/{sid}"' not in page and f"/committee/sessions/{sid}/room" not in page
+    assert "試験監督" in page                                      # the settings, read only
+
+
+# ---- the room's settings ------------------------------------------------------------------------
+
+def settings_form(**over) -> dict:
+    data = {"start_mode": "self", "access_code": "", "allowed_networks": "", "seb_config_keys": ""}
+    data.update(over)
+    return data
+
+
+def test_room_settings_are_checked_by_line_beside_their_fields(app):
+    sid = beginner(app)
+    chair = signed_in(app, "vicechair")
+    url = f"/committee/sessions/{sid}/room"
+    assert chair.get(url).status_code == 200
+    resp = chair.post_form(url, settings_form(
+        allowed_networks="10.0.0.0/8\n192.168.1.5/24\nnot-a-network",
+        seb_config_keys="abc", access_code="12ab"))
+    assert resp.status_code == 400
+    page = text(resp)
+    assert "2行目: 「192.168.1.5/24」" in page and "3行目: 「not-a-network」" in page
+    assert "1行目: 「abc」は3桁です" in page and "入室コードは4〜16桁の数字" in page
+    assert 'id="allowed_networks-error-2"' in page and 'aria-invalid="true"' in page
+    assert detail(app, sid).allowed_networks is None                # nothing stored
+    resp = chair.post_form(url, settings_form(
+        start_mode="signal", access_code="１１２ ２３３", allowed_networks="10.20.0.0/16 # 第1会場\n",
+        seb_config_keys=ROOM_KEY.upper()))
+    assert "試験会場の設定を保存しました。" in follow(chair, resp)
+    d = detail(app, sid)
+    assert (d.start_mode, d.access_code, d.allowed_networks) == ("signal", "112233", "10.20.0.0/16 # 第1会場")
+    assert d.seb_config_keys == ROOM_KEY.upper()
+    [logged] = audited(app, "room_settings_updated")
+    assert set(logged["changed"]) == {"start_mode", "access_code", "allowed_networks", "seb_config_keys"}
+    assert "112233" not in json.dumps(logged)                     # read out in the room, not logged
+    resp = chair.post_form(url, settings_form(start_mode="signal", access_code="112233",
+                                              allowed_networks="10.20.0.0/16 # 第1会場",
+                                              seb_config_keys=ROOM_KEY.upper()))
+    assert "変更はありませんでした。" in follow(chair, resp)
+    assert chair.post_form(url, settings_form()).status_code == 302   # cleared again
+    assert detail(app, sid).access_code is None and detail(app, sid).seb_config_keys is None
+
+
+def test_once_started_the_start_mode_stays_and_access_rules_apply_at_once(app):
+    sid = beginner(app)
+    candidate = signed_in(app, "candidate1")
+    attempt_id = running(app, candidate, sid)
+    chair = signed_in(app, "vicechair")
+    url = f"/committee/sessions/{sid}/room"
+    page = text(chair.get(url))
+    assert "開始の方法は変更できません" in page and "<fieldset class=\"field\" disabled" in page
+    resp = chair.post_form(url, settings_form(start_mode="signal"))
+    assert resp.status_code == 409 and "開始の方法は変更できません" in text(resp)
+    assert detail(app, sid).start_mode == "self"
+    assert chair.post_form(url, settings_form(allowed_networks="10.20.0.0/16")).status_code == 302
+    refused = candidate.get(f"/exam/attempts/{attempt_id}/state", headers={"Accept": "application/json"})
+    assert refused.status_code == 403 and refused.json["error"] == "network"
+
+
+def test_proctors_are_assigned_and_removed_by_the_vice_chair(app):
+    other = intermediate(app)
+    with app.app_context():
+        db.session.execute(delete(Proctor).where(Proctor.session_id == other))
+        db.session.commit()
+    proctor = signed_in(app, "proctor1")
+    assert proctor.get(f"/room/{other}").status_code == 403
+    chair = signed_in(app, "vicechair")
+    pid, candidate = user_id(app, "proctor1"), user_id(app, "candidate1")
+    page = text(chair.get(f"/committee/sessions/{other}/room"))
+    assert f'<option value="{pid}">' in page and f'<option value="{candidate}">' not in page
+    add = f"/committee/sessions/{other}/proctors"
+    assert "試験監督者を割り当てました。" in follow(chair, chair.post_form(add, {"user_id": str(pid)}))
+    assert proctor.get(f"/room/{other}").status_code == 200
+    assert "既にこの実施回の試験監督者です" in follow(chair, chair.post_form(add, {"user_id": str(pid)}))
+    assert "試験監督者の役割がある" in follow(chair, chair.post_form(add, {"user_id": str(candidate)}))
+    page = text(chair.get(f"/committee/sessions/{other}/room"))
+    assert f'<option value="{pid}">' not in page and "試験 監督" in page
+    removed = chair.post_form(f"/committee/sessions/{other}/proctors/{pid}/delete")
+    assert "割り当てを外しました" in follow(chair, removed)
+    assert proctor.get(f"/room/{other}").status_code == 403
+    assert [e["proctor_user_id"] for e in audited(app, "proctor_assigned")] == [pid]
+    assert [e["proctor_user_id"] for e in audited(app, "proctor_removed")] == [pid]
+
+
+# ---- accommodations ----------------------------------------------------------------------------
+
+def test_accommodations_before_the_start_with_a_reason_only_the_committee_sees(app):
+    sid = beginner(app)
+    uid = user_id(app, "candidate1")
+    chair = signed_in(app, "vicechair")
+    url = f"/committee/sessions/{sid}/registrations/{uid}/accommodation"
+    assert chair.get(url).status_code == 200
+    resp = chair.post_form(url, {"extra_minutes": "10", "extra_percent": "0", "reason": " "})
+    assert resp.status_code == 400 and "延長を設定する場合は理由を入力してください" in text(resp)
+    resp = chair.post_form(url, {"extra_minutes": "241", "extra_percent": "101", "reason": "r"})
+    assert resp.status_code == 400
+    assert "延長時間（分）は0〜240" in text(resp) and "延長の割合（%）は0〜100" in text(resp)
+    assert registration(app, sid, uid).extra_minutes == 0
+    resp = chair.post_form(url, {"extra_minutes": "10", "extra_percent": "50", "reason": "弱視（診断書あり）"})
+    assert "延長時間を保存しました。" in follow(chair, resp)
+    reg = registration(app, sid, uid)
+    assert (reg.extra_minutes, reg.extra_percent, reg.accommodation_reason) == (10, 50, "弱視（診断書あり）")
+    assert reg.accommodation_by == user_id(app, "vicechair") and reg.accommodation_at is not None
+    [logged] = audited(app, "accommodation_set")
+    assert logged["extra_minutes"] == 10 and "弱視" not in json.dumps(logged, ensure_ascii=False)
+    assert "弱視（診断書あり）" in text(signed_in(app, "committee1").get(f"/committee/sessions/{sid}"))
+    room = text(signed_in(app, "proctor1").get(f"/room/{sid}"))
+    assert "延長あり +40分" in row_of(room, uid) and "弱視" not in room       # 10 + 60 x 50%
+    # In the lobby it may still change: the start counts it.
+    candidate = signed_in(app, "candidate1")
+    resp = enter(candidate, sid)
+    attempt_id = int(re.search(r"/attempts/(\d+)", resp.location).group(1))
+    chair.post_form(url, {"extra_minutes": "20", "extra_percent": "50", "reason": "弱視（診断書あり）"})
+    candidate.get(resp.location)
+    candidate.begin(attempt_id)
+    a = attempt_of(app, attempt_id)
+    assert abs((a.deadline - a.started_at).total_seconds() - (60 + 20 + 30) * 60) < 2
+    # Once started: refused, and the page says what to do instead.
+    resp = chair.post_form(url, {"extra_minutes": "30", "extra_percent": "0", "reason": "追加"})
+    assert resp.status_code == 409 and "時間追加" in text(resp)
+    assert registration(app, sid, uid).extra_minutes == 20
+    assert 'id="accommodation-locked"' in text(chair.get(url))
