@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import AuditEvent, ExamSession, Proctor, Registration, SessionDetail, User
+from app.models import (Attempt, AuditEvent, Certification, ExamSession, Proctor, Registration,
+                        SessionDetail, User)
 from scoring.timing import SIGNAL_LEAD_SECONDS
 from tests.conftest import Client
+from tests.test_certify import certify
+from tests.test_review import right_first, sit
 from tests.test_room import act, attempt_of, beginner, enter, read_state, running, settings, signed_in
 
 ROOM_KEY = "0123456789abcdef" * 4
@@ -341,3 +344,55 @@ def test_accommodations_before_the_start_with_a_reason_only_the_committee_sees(a
     assert resp.status_code == 409 and "時間追加" in text(resp)
     assert registration(app, sid, uid).extra_minutes == 20
     assert 'id="accommodation-locked"' in text(chair.get(url))
+
+
+# ---- the committee's review --------------------------------------------------------------------
+
+def test_a_terminated_sheet_is_flagged_and_the_sheet_shows_the_room_log(app, sitting):
+    sid, uid, _candidate, attempt_id, proctor = sitting
+    other = user_id(app, "candidate2")
+    act(proctor, f"/room/{sid}/code")                                        # not on the sheet
+    assert act(proctor, f"/room/{sid}/seats/{uid}/note", reason="私語あり（注意済み）").json["ok"]
+    assert act(proctor, f"/room/{sid}/seats/{other}/note", reason="別の受検者の記録").json["ok"]
+    assert act(proctor, f"/room/{sid}/pause", reason="火災報知器").json["ok"]
+    assert act(proctor, f"/room/{sid}/resume", reason="誤報").json["ok"]
+    assert act(proctor, f"/room/{sid}/seats/{uid}/time", minutes=5, reason="機器の不具合").json["ok"]
+    assert act(proctor, f"/room/{sid}/seats/{uid}/terminate", reason="カンニングペーパーの所持").json["ok"]
+    committee = signed_in(app, "committee1")
+    listing = text(committee.get(f"/committee/review/sessions/{sid}"))
+    assert "受検中止</span>" in listing and "カンニングペーパーの所持" in listing
+    assert "監督者の記録 1件" in listing
+    sheet = text(committee.get(f"/committee/review/sessions/{sid}/sheets/{attempt_id}"))
+    assert re.search(r'id="terminated"><strong>受検中止（不正行為）</strong>: カンニングペーパーの所持（試験 監督', sheet)
+    log = re.search(r'id="room-log".*?</section>', sheet, re.S).group(0)
+    rows = [re.findall(r"<td>(.*?)</td>", r, re.S)[1:] for r in re.findall(r'<tr class="room-event.*?</tr>', log, re.S)]
+    by = "試験 監督（試験監督者）"
+    assert rows == [["本人", "記録", "私語あり（注意済み）", "", by],
+                    ["会場全体", "一時中断", "火災報知器（会場全体・1名）", "", by],
+                    ["会場全体", "再開", "誤報（会場全体・1名）", rows[2][3], by],
+                    ["本人", "時間の追加", "機器の不具合", "+5分", by],
+                    ["本人", "受検中止", "カンニングペーパーの所持", "", by]], rows
+    assert "別の受検者" not in sheet and "入室コード" not in log
+
+
+def test_statistics_and_bulk_certification_leave_terminated_sheets_out(app):
+    sid = beginner(app)
+    uid, other = user_id(app, "candidate1"), user_id(app, "candidate2")
+    kept = sit(app, sid, other, right_first(40))
+    ended = sit(app, sid, uid, right_first(40), submit=False)
+    proctor = signed_in(app, "proctor1")
+    assert act(proctor, f"/room/{sid}/seats/{uid}/terminate", reason="不正行為").json["ok"]
+    stats = text(signed_in(app, "committee1").get(f"/committee/stats?session={sid}"))
+    assert "答案が1件しかありません" in stats
+    chair = signed_in(app, "vicechair")
+    page = follow(chair, certify(chair, sid, all_passing=True))
+    assert "受検中止の答案は一括では認定しません" in page
+    with app.app_context():
+        certified = set(db.session.scalars(select(Certification.attempt_id)))
+    assert certified == {kept}
+    follow(chair, certify(chair, sid, attempts=[ended]))                     # chosen by itself
+    with app.app_context():
+        assert db.session.scalar(select(Certification.attempt_id).where(
+            Certification.attempt_id == ended)) == ended
+        assert db.session.get(Attempt, ended).submitted_by == "terminated"
+

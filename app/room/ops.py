@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from scoring import access, controlchars
 from scoring.timing import SIGNAL_LEAD_SECONDS, extra_seconds, remaining_ms, resumed_deadline
@@ -325,6 +325,10 @@ class Seat:
 
 STATE_NAMES = {"absent": "未入室", "lobby": "待機中", "answering": "解答中", "paused": "一時中断",
                "submitted": "提出済み", "deadline": "時間切れ提出", "terminated": "受検中止"}
+# The room's log in words, for the review sheet (RoomEvent.action).
+ACTION_NAMES = {"signal": "開始の合図", "pause": "一時中断", "resume": "再開", "add_time": "時間の追加",
+                "move": "端末の移動", "terminate": "受検中止", "note": "記録",
+                "access_code": "入室コードの変更"}
 
 
 def seats(session: ExamSession, now: datetime) -> list[Seat]:
@@ -371,3 +375,39 @@ def seats(session: ExamSession, now: datetime) -> list[Seat]:
                         a.pause_reason, None if a.finished else a.pause_scope))
     return out
 
+
+# ---- the room's log as the committee reads it ----------------------------------------------
+
+def sheet_events(attempt: Attempt) -> list[RoomEvent]:
+    """The room's log on a candidate's review sheet: their own events (notes included), and
+    the room's while their attempt ran, from the signal that started it to the submission
+    (a fire alarm's pause, time given to everyone)."""
+    since = attempt.started_at - timedelta(seconds=SIGNAL_LEAD_SECONDS)
+    room_wide = and_(RoomEvent.user_id.is_(None), RoomEvent.action != "access_code",
+                     RoomEvent.at >= since)
+    if attempt.submitted_at is not None:
+        room_wide = and_(room_wide, RoomEvent.at <= attempt.submitted_at)
+    return list(db.session.scalars(select(RoomEvent).where(
+        RoomEvent.session_id == attempt.session_id,
+        or_(RoomEvent.user_id == attempt.user_id, room_wide)).order_by(RoomEvent.at, RoomEvent.id)))
+
+
+@dataclass
+class RoomFlags:
+    """What the session's review list shows of a candidate's room record."""
+    terminated: RoomEvent | None = None      # the proctor's note when ending the attempt
+    notes: int = 0                           # irregularity notes
+
+
+def room_flags(session_id: int) -> dict[int, RoomFlags]:
+    """By candidate (user id), for those with a termination or a note."""
+    out: dict[int, RoomFlags] = {}
+    for e in db.session.scalars(select(RoomEvent).where(
+            RoomEvent.session_id == session_id, RoomEvent.user_id.is_not(None),
+            RoomEvent.action.in_(("terminate", "note"))).order_by(RoomEvent.id)):
+        flags = out.setdefault(e.user_id, RoomFlags())
+        if e.action == "terminate":
+            flags.terminated = e
+        else:
+            flags.notes += 1
+    return out
