@@ -90,6 +90,11 @@ ROUTES: dict[str, Route] = {
     "sessions.candidates": Route(CHAIRS),
     "sessions.register": Route(CHAIRS),
     "sessions.unregister": Route(CHAIRS),
+    # The exam room's settings, its proctors and accommodations: the (vice-)chair.
+    "sessions.room_setup": Route(CHAIRS),
+    "sessions.proctor_add": Route(CHAIRS),
+    "sessions.proctor_remove": Route(CHAIRS),
+    "sessions.accommodation": Route(CHAIRS),
     "sessions.admissions": Route(COMMITTEE),
     "sessions.admit": Route(CHAIR),
     "sessions.revoke": Route(CHAIR),

@@ -39,6 +39,11 @@ class CertifyReport:
 
 
 MISSING_NAMES = {"cbt": "電子計算機試験の答案", "written": "筆記試験の得点"}
+TERMINATED_IN_BULK = "受検中止の答案は一括では認定しません（答案を個別に選んで認定してください）"
+
+
+def _terminated(row: Row) -> bool:
+    return row.attempt is not None and row.attempt.submitted_by == "terminated"
 
 
 def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing: bool = False,
@@ -47,14 +52,18 @@ def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing:
     id, and people without a sheet by their written score's id. A pass also enters the
     register (PassRecord); certifying twice changes nothing."""
     rows = {r.key: r for r in review_rows(session)}
+    report = CertifyReport()
     if all_passing:
         chosen = [r for r in rows.values() if r.result.passed and r.certification is None]
+        # A sheet ended for misconduct is certified only when chosen by itself: the
+        # committee decides on it, never a bulk pass.
+        report.skipped = [(r, TERMINATED_IN_BULK) for r in chosen if _terminated(r)]
+        chosen = [r for r in chosen if not _terminated(r)]
     else:
         keys = [f"a{i}" for i in attempt_ids] + [f"w{i}" for i in written_ids]
         if any(k not in rows for k in keys):
             raise ReviewError("この実施回の答案ではないものが選ばれています。")
         chosen = [rows[k] for k in dict.fromkeys(keys)]
-    report = CertifyReport()
     now = utcnow()
     for row in chosen:
         _certify_row(session, row, by, now, report)

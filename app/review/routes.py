@@ -23,6 +23,7 @@ from ..exam.attempts import attempt_questions
 from ..extensions import db
 from ..models import (PASS_SOURCES, SESSION_FORMATS, Affiliation, Attempt, Certification,
                       ExamSession, User, WrittenScore)
+from ..room.ops import ACTION_NAMES, room_flags, sheet_events
 from . import bp
 from .forms import CertifyForm, RegradeForm, RevokeCertificationForm
 from .scoring import corrections_of, graded_positions, session_format
@@ -41,7 +42,7 @@ LABELS = "アイウエオカキクケコ"
 RESULT_NAMES = {True: "合格", False: "不合格", None: "未確定"}
 
 
-SUBMITTED_BY = {"candidate": "本人", "deadline": "時間切れ"}
+SUBMITTED_BY = {"candidate": "本人", "deadline": "時間切れ", "terminated": "受検中止"}
 
 
 def session_or_404(session_id: int) -> ExamSession:
@@ -181,6 +182,7 @@ def session_page(session_id: int):
         fmt=fmt, format_names=SESSION_FORMATS, written_max=written_max, areas=areas,
         area_rate=_area_rate, hist=histogram_chart(shown), area_svg=area_chart(shown, areas),
         corrections=corrections, users=users, affiliations=affiliations, args=request.args,
+        flags=room_flags(session.id),
         attention=[r for r in rows if r.attention], can_act=can_act(),
         certify_form=CertifyForm(), regrade_form=RegradeForm(), revoke_form=RevokeCertificationForm(),
         result_names=RESULT_NAMES,
@@ -290,9 +292,26 @@ def sheet(session_id: int, attempt_id: int):
                        "text": _describe(q, order, s.response)} for s in history.get(position, [])],
         })
     blueprint, _q = snapshot(attempt.bank_version)
+    events = sheet_events(attempt)
     return render_template("review/sheet.html", session=session, attempt=attempt, row=row, items=shown,
                            blueprint=blueprint, result_names=RESULT_NAMES, submitted_by=SUBMITTED_BY,
-                           can_act=can_act(), revoke_form=RevokeCertificationForm())
+                           can_act=can_act(), revoke_form=RevokeCertificationForm(),
+                           events=events, action_names=ACTION_NAMES, event_time=_event_time,
+                           event_users=users_by_id(e.by for e in events),
+                           terminated=next((e for e in reversed(events) if e.action == "terminate"), None))
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes}分" + (f"{rest}秒" if rest else "") if minutes else f"{rest}秒"
+
+
+def _event_time(event) -> str:
+    """The time an entry of the room's log gave the candidate, in words."""
+    if not event.seconds or event.action not in ("add_time", "move", "resume"):
+        return ""
+    why = {"add_time": "", "move": "（失われた時間の返還）", "resume": "（中断していた時間）"}[event.action]
+    return f"+{_duration(event.seconds)}{why}"
 
 
 def source_name(source: str) -> str:

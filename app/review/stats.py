@@ -66,9 +66,13 @@ def collect(attempts: list[Attempt]):
 
 
 def _scope():
-    """The sheets asked for: one session (?session=ID) or a level across sessions (?level=)."""
+    """The sheets asked for: one session (?session=ID) or a level across sessions (?level=).
+    A sheet the proctor ended for misconduct (受検中止) is left out: cut short, and its
+    answers not the candidate's own work, it would tell about neither the questions nor
+    the candidates."""
     sid, level = request.args.get("session", type=int), request.args.get("level")
-    query = select(Attempt).where(Attempt.submitted_at.is_not(None))
+    query = select(Attempt).where(Attempt.submitted_at.is_not(None),
+                                  Attempt.submitted_by.is_distinct_from("terminated"))
     if sid:
         session = db.session.get(ExamSession, sid)
         if session is None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
-from scoring import access
+from scoring import access, controlchars
 from scoring.timing import SIGNAL_LEAD_SECONDS, extra_seconds, remaining_ms, resumed_deadline
 
 from ..core import audit
@@ -28,6 +28,7 @@ from ..models import (AnswerStep, Attempt, ExamSession, Proctor, Registration, R
 
 PROCTOR_ROLES = ("vice_chair", "chair")      # they may proctor any session
 MAX_MINUTES = 240                            # more is a typing slip, not time to give
+MAX_REASON = 2000                            # a note, not a report
 
 
 class RoomError(Exception):
@@ -75,11 +76,25 @@ def _log(session_id: int, action: str, reason: str, by: User, *, attempt: Attemp
                  seconds=seconds, reason=reason)
 
 
-def _reason(text: str | None) -> str:
-    reason = (text or "").strip()
+def _reason(text) -> str:
+    """The reason as stored: text (a JSON body may hold anything), under the rule on
+    control characters every form field follows (scoring/controlchars.py)."""
+    reason = controlchars.normalise_newlines(text).strip() if isinstance(text, str) else ""
     if not reason:
         raise RoomError("理由を入力してください（監査記録と答案の確認画面に残ります）。")
+    if len(reason) > MAX_REASON:
+        raise RoomError(f"理由は{MAX_REASON}文字以内にしてください。")
+    at = controlchars.find_forbidden(reason, multiline=True)
+    if at >= 0:
+        raise RoomError(controlchars.message_ja(reason[at], "理由"))
     return reason
+
+
+def _not_in_lobby(attempt: Attempt) -> None:
+    """Time given before the start would be lost: the start sets the deadline afresh."""
+    if attempt.pause_scope == "lobby" and not attempt.finished:
+        raise RoomError("この受検者はまだ開始前です。時間の追加は開始後に行ってください"
+                        "（事前に決まった延長は合理的配慮として登録します）。")
 
 
 def _minutes(value) -> int:
@@ -202,6 +217,7 @@ def resume_room(session: ExamSession, reason: str, by: User, now: datetime) -> i
 def add_time(attempt: Attempt, minutes: int, reason: str, by: User, now: datetime) -> None:
     """Give one candidate more time (the deadline moves on, paused or not)."""
     reason, minutes = _reason(reason), _minutes(minutes)
+    _not_in_lobby(attempt)
     if not _extend(attempt, minutes * 60):
         raise RoomError("提出済みの受検には時間を追加できません。")
     _log(attempt.session_id, "add_time", reason, by, attempt=attempt, seconds=minutes * 60, now=now)
@@ -241,6 +257,7 @@ def move(attempt: Attempt, lost_minutes: int, reason: str, by: User, now: dateti
     reason = _reason(reason)
     if attempt.finished:
         raise RoomError("提出済みの受検者は移動できません。")
+    _not_in_lobby(attempt)
     if lost_minutes:
         _extend(attempt, _minutes(lost_minutes) * 60)
     if attempt.paused_at is None and attempt.started_at <= now:
@@ -303,10 +320,15 @@ class Seat:
     since_save_s: int | None   # seconds since the last save
     extra_seconds: int         # the accommodation (not why)
     pause_reason: str | None
+    pause_scope: str | None    # candidate or room: which resume ends the pause
 
 
 STATE_NAMES = {"absent": "未入室", "lobby": "待機中", "answering": "解答中", "paused": "一時中断",
                "submitted": "提出済み", "deadline": "時間切れ提出", "terminated": "受検中止"}
+# The room's log in words, for the review sheet (RoomEvent.action).
+ACTION_NAMES = {"signal": "開始の合図", "pause": "一時中断", "resume": "再開", "add_time": "時間の追加",
+                "move": "端末の移動", "terminate": "受検中止", "note": "記録",
+                "access_code": "入室コードの変更"}
 
 
 def seats(session: ExamSession, now: datetime) -> list[Seat]:
@@ -336,7 +358,7 @@ def seats(session: ExamSession, now: datetime) -> list[Seat]:
         extra = extra_seconds(session.duration_minutes, reg.extra_minutes, reg.extra_percent)
         if a is None:
             out.append(Seat(reg.user_id, None, "absent", None, 0, session.question_count, None,
-                            None, extra, None))
+                            None, extra, None, None))
             continue
         if a.finished:
             state = {"deadline": "deadline", "terminated": "terminated"}.get(a.submitted_by, "submitted")
@@ -350,5 +372,42 @@ def seats(session: ExamSession, now: datetime) -> list[Seat]:
         out.append(Seat(reg.user_id, a.id, state, a.last_position, answered.get(a.id, 0),
                         len(a.form), None if a.finished else remaining_ms(a.deadline, now, a.paused_at),
                         int((now - saved).total_seconds()) if saved else None, extra,
-                        a.pause_reason))
+                        a.pause_reason, None if a.finished else a.pause_scope))
+    return out
+
+
+# ---- the room's log as the committee reads it ----------------------------------------------
+
+def sheet_events(attempt: Attempt) -> list[RoomEvent]:
+    """The room's log on a candidate's review sheet: their own events (notes included), and
+    the room's while their attempt ran, from the signal that started it to the submission
+    (a fire alarm's pause, time given to everyone)."""
+    since = attempt.started_at - timedelta(seconds=SIGNAL_LEAD_SECONDS)
+    room_wide = and_(RoomEvent.user_id.is_(None), RoomEvent.action != "access_code",
+                     RoomEvent.at >= since)
+    if attempt.submitted_at is not None:
+        room_wide = and_(room_wide, RoomEvent.at <= attempt.submitted_at)
+    return list(db.session.scalars(select(RoomEvent).where(
+        RoomEvent.session_id == attempt.session_id,
+        or_(RoomEvent.user_id == attempt.user_id, room_wide)).order_by(RoomEvent.at, RoomEvent.id)))
+
+
+@dataclass
+class RoomFlags:
+    """What the session's review list shows of a candidate's room record."""
+    terminated: RoomEvent | None = None      # the proctor's note when ending the attempt
+    notes: int = 0                           # irregularity notes
+
+
+def room_flags(session_id: int) -> dict[int, RoomFlags]:
+    """By candidate (user id), for those with a termination or a note."""
+    out: dict[int, RoomFlags] = {}
+    for e in db.session.scalars(select(RoomEvent).where(
+            RoomEvent.session_id == session_id, RoomEvent.user_id.is_not(None),
+            RoomEvent.action.in_(("terminate", "note"))).order_by(RoomEvent.id)):
+        flags = out.setdefault(e.user_id, RoomFlags())
+        if e.action == "terminate":
+            flags.terminated = e
+        else:
+            flags.notes += 1
     return out

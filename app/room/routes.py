@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+
+from scoring.eligibility import LEVEL_NAMES
+from scoring.jpdate import to_jst
+from scoring.timing import SIGNAL_LEAD_SECONDS
 
 from ..auth.routes import role_required
 from ..core import audit
@@ -16,11 +20,12 @@ from ..core.errors import error_response, wants_json
 from ..db.writegate import write_gate
 from ..exam.lobby import forget_room
 from ..extensions import db
-from ..models import Affiliation, Attempt, ExamSession, Registration, Staff, User, utcnow
+from ..models import (Affiliation, Attempt, ExamSession, Proctor, Registration, SessionDetail, Staff,
+                      User, utcnow)
 from . import bp
-from .ops import (STATE_NAMES, RoomError, add_time, add_time_room, give_signal, may_proctor,
-                  move, new_access_code, note, pause, pause_room, resume, resume_room,
-                  room_detail, seats, terminate)
+from .ops import (MAX_MINUTES, MAX_REASON, STATE_NAMES, RoomError, add_time, add_time_room,
+                  give_signal, may_proctor, move, new_access_code, note, pause, pause_room, resume,
+                  resume_room, room_detail, seats, terminate)
 
 ROOM_ROLES = ("proctor", "vice_chair", "chair")
 
@@ -79,14 +84,21 @@ def _seat_attempt(session: ExamSession, user_id: int) -> Attempt:
 @bp.get("/")
 @role_required(*ROOM_ROLES)
 def index():
-    """The sessions this user may proctor, open or coming."""
-    from ..models import Proctor
+    """The sessions this user may proctor, open or coming (where a proctor lands)."""
     now = utcnow()
     query = select(ExamSession).where(ExamSession.closes_at > now).order_by(ExamSession.opens_at)
     if not current_user.has_role("vice_chair", "chair"):
         query = query.join(Proctor, Proctor.session_id == ExamSession.id).where(
             Proctor.user_id == current_user.id)
-    return render_template("room/index.html", sessions=list(db.session.scalars(query)), now=now)
+    sessions = list(db.session.scalars(query))
+    ids = [s.id for s in sessions]
+    registered = dict(db.session.execute(
+        select(Registration.session_id, func.count()).where(Registration.session_id.in_(ids))
+        .group_by(Registration.session_id)).all()) if ids else {}
+    modes = dict(db.session.execute(select(SessionDetail.session_id, SessionDetail.start_mode)
+                                    .where(SessionDetail.session_id.in_(ids))).all()) if ids else {}
+    return render_template("room/index.html", sessions=sessions, now=now, registered=registered,
+                           modes=modes)
 
 
 def room_payload(session: ExamSession) -> dict:
@@ -112,22 +124,53 @@ def room_payload(session: ExamSession) -> dict:
             "state": seat.state, "state_name": STATE_NAMES[seat.state],
             "position": seat.position, "answered": seat.answered, "count": seat.count,
             "remaining_ms": seat.remaining_ms, "since_save_s": seat.since_save_s,
-            "extra_seconds": seat.extra_seconds, "pause_reason": seat.pause_reason})
+            "extra_seconds": seat.extra_seconds, "pause_reason": seat.pause_reason,
+            "pause_scope": seat.pause_scope})
+    # The countdown to the signal's start counts from the server's clock, never the PC's.
+    signal_in_ms = max(0, int((detail.signal_at - now).total_seconds() * 1000)) \
+        if detail.signal_at else None
     return {"ok": True, "session_id": session.id, "title": session.title, "v": detail.control_seq,
-            "start_mode": detail.start_mode,
+            "updated_at": to_jst(now).strftime("%H:%M:%S"), "start_mode": detail.start_mode,
             "signal_at": detail.signal_at.isoformat() + "Z" if detail.signal_at else None,
+            "signal_in_ms": signal_in_ms,
+            "signal_at_jst": to_jst(detail.signal_at).strftime("%H:%M:%S") if detail.signal_at else None,
             "room_paused": detail.room_paused_at is not None,
             "room_pause_reason": detail.room_pause_reason, "access_code": detail.access_code,
             "seats": rows}
 
 
+# The seat actions as the page names them, and which a state allows (the page offers only
+# these; the operations decide).
+SEAT_ACTION_LABELS = {"pause": "一時中断", "resume": "再開", "time": "時間追加", "move": "端末移動",
+                      "terminate": "受検中止", "note": "記録"}
+SEAT_ACTIONS_BY_STATE = {
+    "absent": ("note",),
+    "lobby": ("terminate", "note"),
+    "answering": ("pause", "time", "move", "terminate", "note"),
+    "paused": ("resume", "time", "move", "terminate", "note"),
+    "submitted": ("note",), "deadline": ("note",), "terminated": ("note",),
+}
+
+
 @bp.get("/<int:session_id>")
 @role_required(*ROOM_ROLES)
 def room(session_id: int):
+    """The room's page: complete without a script (the tables and plain forms that post to
+    the actions); room.js keeps it live and asks for reasons in a dialog."""
     session = _session(session_id)
     payload = room_payload(session)
     db.session.commit()          # room_detail may have made the session's settings row
-    return render_template("room/room.html", session=session, room=payload)
+    rows = payload["seats"]
+    shown = {"affiliation": request.args.get("affiliation", ""),
+             "state": request.args.get("state", "")}
+    counts = {key: sum(1 for s in rows if s["state"] == key) for key in STATE_NAMES}
+    return render_template(
+        "room/room.html", session=session, room=payload, shown=shown, counts=counts,
+        state_names=STATE_NAMES, allowed=SEAT_ACTIONS_BY_STATE, labels=SEAT_ACTION_LABELS,
+        max_minutes=MAX_MINUTES, max_reason=MAX_REASON,
+        level_name=LEVEL_NAMES.get(session.level, session.level),
+        affiliations=sorted({s["affiliation"] for s in rows if s["affiliation"]}),
+        lead_seconds=SIGNAL_LEAD_SECONDS)
 
 
 @bp.get("/<int:session_id>/state")

@@ -1,12 +1,15 @@
-"""Forms of the session pages: sessions, registration and the chair's admissions."""
-from wtforms import (DateTimeLocalField, IntegerField, SelectField, SelectMultipleField,
+"""Forms of the session pages: sessions, registration, the chair's admissions, the exam
+room's settings and proctors, and accommodations."""
+from wtforms import (DateTimeLocalField, IntegerField, RadioField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                ValidationError)
 
 from ..core.forms import AppForm
 from ..models import SESSION_FORMATS
+from .room_settings import MAX_EXTRA_MINUTES, MAX_EXTRA_PERCENT, START_MODES
 
 
 class JaForm(AppForm):
@@ -77,3 +80,45 @@ class AdmissionForm(JaForm):
 
 class RevokeForm(JaForm):
     submit = SubmitField("許可を取り消す")
+
+
+class RoomSettingsForm(JaForm):
+    """試験会場の設定. The lists are checked line by line by the room's rules
+    (scoring/access.py), beside their fields."""
+    start_mode = RadioField("開始の方法", choices=options(START_MODES.items()),
+                            validators=[InputRequired(message="開始の方法を選んでください。")])
+    access_code = StringField("入室コード", validators=[
+        Length(max=32, message="入室コードは32文字以内にしてください。")])
+    allowed_networks = TextAreaField("受検を許可するネットワーク（1行に1つ）", validators=[
+        Length(max=10000, message="受検を許可するネットワークは10000文字以内にしてください。")])
+    seb_config_keys = TextAreaField("Safe Exam Browser の Config Key（1行に1つ）", validators=[
+        Length(max=10000, message="Config Key は10000文字以内にしてください。")])
+    submit = SubmitField("保存する")
+
+
+class ProctorForm(JaForm):
+    user_id = SelectField("試験監督者", coerce=int, validate_choice=False,
+                          validators=[InputRequired(message="割り当てる試験監督者を選んでください。")])
+    submit = SubmitField("割り当てる")
+
+
+class RemoveProctorForm(JaForm):
+    submit = SubmitField("割り当てを外す")
+
+
+class AccommodationForm(JaForm):
+    """Extra time (合理的配慮) for one registration; the reason is the committee's."""
+    extra_minutes = IntegerField("延長時間（分）", validators=[
+        Optional(), InRange(min=0, max=MAX_EXTRA_MINUTES,
+                            message=f"延長時間（分）は0〜{MAX_EXTRA_MINUTES}の整数で入力してください。")])
+    extra_percent = IntegerField("延長の割合（試験時間に対する%）", validators=[
+        Optional(), InRange(min=0, max=MAX_EXTRA_PERCENT,
+                            message=f"延長の割合（%%）は0〜{MAX_EXTRA_PERCENT}の整数で入力してください。")])
+    reason = TextAreaField("理由（委員会・副委員長・委員長だけが閲覧します）", validators=[
+        Length(max=2000, message="理由は2000文字以内にしてください。")])
+    submit = SubmitField("保存する")
+
+    def validate_reason(self, field):
+        if ((self.extra_minutes.data or 0) > 0 or (self.extra_percent.data or 0) > 0) \
+                and not (field.data or "").strip():
+            raise ValidationError("延長を設定する場合は理由を入力してください。")

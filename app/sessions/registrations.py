@@ -106,19 +106,20 @@ class RegisteredRow:
     staff: Staff | None
     attempt: Attempt | None
     refusals: list[str]          # why they could not start now (empty: they can)
+    registration: Registration   # with the accommodation (合理的配慮)
 
 
 def registrations(session: ExamSession) -> list[RegisteredRow]:
     rows = db.session.execute(
-        select(User, Staff).join(Registration, Registration.user_id == User.id)
+        select(User, Staff, Registration).join(Registration, Registration.user_id == User.id)
         .outerjoin(Staff, Staff.user_id == User.id)
         .where(Registration.session_id == session.id)
         .order_by(Staff.staff_number, User.username)).all()
     attempts = {a.user_id: a for a in db.session.scalars(select(Attempt).where(Attempt.session_id == session.id))}
-    rules = refusals_for(session.level, [s for _u, s in rows if s is not None])
+    rules = refusals_for(session.level, [s for _u, s, _r in rows if s is not None])
     return [RegisteredRow(u, s, attempts.get(u.id),
-                          rules[s.id] if s is not None else staff_refusals(session.level, None))
-            for u, s in rows]
+                          rules[s.id] if s is not None else staff_refusals(session.level, None), r)
+            for u, s, r in rows]
 
 
 def admissible_staff() -> list[Staff]:

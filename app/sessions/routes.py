@@ -14,13 +14,16 @@ from scoring.jpdate import fiscal_year_label
 from ..auth.routes import role_required
 from ..banks.versions import current_version, snapshot
 from ..core.filters import jst
+from ..exam.lobby import forget_room
 from ..extensions import db
-from ..models import (SESSION_FORMATS, Admission, Affiliation, BankVersion, ExamSession, Staff,
-                      utcnow)
-from . import bp, registrations
+from ..models import (SESSION_FORMATS, Admission, Affiliation, BankVersion, ExamSession,
+                      Registration, Staff, User, utcnow)
+from ..room.ops import may_proctor
+from . import bp, registrations, room_settings
 from .eligibility import refusals_for
-from .forms import (DATETIME_FORMATS, AdmissionForm, RegisterForm, RevokeForm, SessionForm,
-                    UnregisterForm, options)
+from .forms import (DATETIME_FORMATS, AccommodationForm, AdmissionForm, ProctorForm, RegisterForm,
+                    RemoveProctorForm, RevokeForm, RoomSettingsForm, SessionForm, UnregisterForm,
+                    options)
 from .ops import (FIELD_NAMES, OperationRefused, SessionValues, check_session, create_session,
                   current_fiscal_year, dashboard, detail_of, has_attempts, jst_to_utc,
                   locked_fields, update_session, utc_to_jst, values_of)
@@ -174,7 +177,9 @@ def detail(session_id: int):
     blueprint = snapshot(session.bank_version)[0]
     return render_template("sessions/detail.html", session=session, detail=detail_of(session),
                            rows=registrations.registrations(session), formats=SESSION_FORMATS,
-                           level_name=_level_name(session, blueprint), can_manage=_can_manage(), now=utcnow())
+                           level_name=_level_name(session, blueprint), can_manage=_can_manage(), now=utcnow(),
+                           proctors=room_settings.proctors_of(session), start_modes=room_settings.START_MODES,
+                           can_proctor=may_proctor(current_user, session.id))
 
 
 def _level_name(session: ExamSession, blueprint) -> str:
@@ -307,3 +312,117 @@ def revoke(admission_id: int):
         db.session.rollback()
         flash(str(exc), "error")
     return redirect(url_for(".admissions"))
+
+
+# ---------------------------------------------------------------- the exam room's settings
+
+def _room_page(session: ExamSession, form: RoomSettingsForm, status=200):
+    proctor_form = ProctorForm(formdata=None)
+    proctor_form.user_id.choices = options((u.id, u.display_name)
+                                           for u in room_settings.assignable(session))
+    return render_template("sessions/room.html", session=session, form=form, proctor_form=proctor_form,
+                           remove_form=RemoveProctorForm(formdata=None),
+                           proctors=room_settings.proctors_of(session),
+                           started=room_settings.room_started(session)), status
+
+
+@bp.route("/<int:session_id>/room", methods=["GET", "POST"])
+@role_required(*MANAGE)
+def room_setup(session_id: int):
+    """試験会場の設定: the start mode, the access rules, the proctors."""
+    session = _session_or_404(session_id)
+    form = RoomSettingsForm()
+    if not form.is_submitted():
+        values = room_settings.settings_of(session)
+        for name in ("start_mode", "access_code", "allowed_networks", "seb_config_keys"):
+            getattr(form, name).data = getattr(values, name)
+        db.session.commit()           # settings_of may have made the session's settings row
+        return _room_page(session, form)
+    if not form.validate_on_submit():
+        return _room_page(session, form, 400)
+    values = room_settings.RoomSettings(form.start_mode.data, form.access_code.data or "",
+                                        form.allowed_networks.data or "", form.seb_config_keys.data or "")
+    errors = room_settings.check_settings(values)
+    if errors:
+        for name, messages in errors.items():
+            getattr(form, name).errors = list(getattr(form, name).errors) + messages
+        return _room_page(session, form, 400)
+    try:
+        changed = room_settings.save_settings(session, values, current_user)
+        db.session.commit()
+    except OperationRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _room_page(session, form, 409)
+    forget_room(session.id)
+    flash("試験会場の設定を保存しました。" if changed else "変更はありませんでした。", "info")
+    return redirect(url_for(".room_setup", session_id=session.id))
+
+
+def _proctor_change(session_id: int, form, change, message: str):
+    session = _session_or_404(session_id)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        change(session)
+        db.session.commit()
+        flash(message, "info")
+    except OperationRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for(".room_setup", session_id=session.id) + "#proctors")
+
+
+@bp.post("/<int:session_id>/proctors")
+@role_required(*MANAGE)
+def proctor_add(session_id: int):
+    form = ProctorForm()
+    return _proctor_change(session_id, form,
+                           lambda s: room_settings.assign_proctor(s, form.user_id.data, current_user),
+                           "試験監督者を割り当てました。")
+
+
+@bp.post("/<int:session_id>/proctors/<int:user_id>/delete")
+@role_required(*MANAGE)
+def proctor_remove(session_id: int, user_id: int):
+    return _proctor_change(session_id, RemoveProctorForm(),
+                           lambda s: room_settings.remove_proctor(s, user_id, current_user),
+                           "試験監督者の割り当てを外しました。")
+
+
+# ---------------------------------------------------------------- accommodations (合理的配慮)
+
+@bp.route("/<int:session_id>/registrations/<int:user_id>/accommodation", methods=["GET", "POST"])
+@role_required(*MANAGE)
+def accommodation(session_id: int, user_id: int):
+    session = _session_or_404(session_id)
+    registration = db.session.scalar(select(Registration).where(
+        Registration.session_id == session.id, Registration.user_id == user_id))
+    if registration is None:
+        abort(404)
+    form = AccommodationForm()
+    if not form.is_submitted():
+        form.extra_minutes.data = registration.extra_minutes
+        form.extra_percent.data = registration.extra_percent
+        form.reason.data = registration.accommodation_reason
+    refusal = room_settings.accommodation_refusal(registration)
+    status = 200
+    if form.is_submitted():
+        status = 400
+        if form.validate_on_submit():
+            try:
+                changed = room_settings.set_accommodation(
+                    registration, form.extra_minutes.data or 0, form.extra_percent.data or 0,
+                    form.reason.data, current_user, utcnow())
+                db.session.commit()
+                flash("延長時間を保存しました。" if changed else "変更はありませんでした。", "info")
+                return redirect(url_for(".detail", session_id=session.id) + "#registered")
+            except OperationRefused as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+                status = 409
+    staff = db.session.scalar(select(Staff).where(Staff.user_id == user_id))
+    return render_template("sessions/accommodation.html", session=session, registration=registration,
+                           person=db.session.get(User, user_id), staff=staff, form=form,
+                           refusal=refusal, set_by=db.session.get(User, registration.accommodation_by)
+                           if registration.accommodation_by else None), status
