@@ -127,19 +127,50 @@ def artifacts():
 
 # ---- helpers -----------------------------------------------------------------------------
 
-def login_and_start(page, base: str, username: str = "candidate1") -> int:
-    """Sign in, start the beginner session from the list; returns the attempt id."""
+def sign_in(page, base: str, username: str = "candidate1") -> None:
     page.goto(base + "/login")
     page.fill("#username", username)
     page.fill("#password", DEMO_PASSWORD)
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url(re.compile(r"/exam/$"))
+
+
+def enter_lobby(page, card) -> int:
+    """入室する on a session's card: the lobby, with the questions not yet on the page;
+    returns the attempt id."""
+    card.get_by_role("button", name="入室する").click()
+    page.wait_for_url(ATTEMPT_URL)
+    expect(page.locator("#lobby")).to_be_visible()
+    return int(ATTEMPT_URL.search(page.url).group(1))
+
+
+def confirm_and_start(page, count: int) -> None:
+    """In the lobby: confirm the rules, 開始, and wait for the questions."""
+    page.get_by_label("上記を確認しました").check()
+    page.get_by_role("button", name="開始", exact=True).click()
+    expect(page.locator("section.question")).to_have_count(count)
+    expect(page.locator("#lobby")).to_be_hidden()
+
+
+def enter_and_start(page, card, count: int) -> int:
+    """From the list of sessions into the lobby, then the candidate's own start; returns
+    the attempt id once the questions are on the page."""
+    attempt_id = enter_lobby(page, card)
+    confirm_and_start(page, count)
+    return attempt_id
+
+
+def beginner_card(page):
     card = page.locator("section.session", has_text="初級")
     expect(card).to_have_count(1)
-    card.get_by_role("button", name="受検を開始する").click()
-    page.wait_for_url(ATTEMPT_URL)
-    expect(page.locator("section.question")).to_have_count(40)
-    return int(ATTEMPT_URL.search(page.url).group(1))
+    return card
+
+
+def login_and_start(page, base: str, username: str = "candidate1") -> int:
+    """Sign in, enter the beginner session from the list and start it; returns the
+    attempt id."""
+    sign_in(page, base, username)
+    return enter_and_start(page, beginner_card(page), 40)
 
 
 def current(page):
@@ -577,9 +608,7 @@ def start_with_a_text_question(app, page, base: str) -> tuple[int, int]:
             db.session.commit()
             db.session.remove()
         page.goto(base + "/exam/")
-        page.locator("section.session", has_text="初級").get_by_role("button", name="受検を開始する").click()
-        page.wait_for_url(ATTEMPT_URL)
-        attempt_id = int(ATTEMPT_URL.search(page.url).group(1))
+        attempt_id = enter_and_start(page, beginner_card(page), 40)
     raise AssertionError("five forms without a text question")
 
 

@@ -22,8 +22,8 @@ from tests.choicetools import choice_order, posted
 from tests.conftest import Client
 # The browser (Debian's Chromium; a failure, never a skip, when it is missing) and the live
 # server come from the exam-page tests.
-from tests.test_browser import (ARTIFACTS, ATTEMPT_URL, PageProblems, browser,  # noqa: F401
-                                live_server)
+from tests.test_browser import (ARTIFACTS, PageProblems, browser,  # noqa: F401
+                                enter_and_start, live_server)
 from tests.yeartools import key_leaks, questions, right, short_banks, staff_csv, window, wrong
 
 pytestmark = pytest.mark.browser
@@ -153,11 +153,8 @@ def test_the_year_in_a_browser(app, live_server, browser, artifacts, tmp_path): 
     cand = Person(browser, live_server, artifacts, "candidate").sign_in("Z00001", password, lands=r"/exam/$")
     p = cand.page
     card = p.locator("section.session", has_text=title)
-    card.get_by_role("button", name="受検を開始する").click()
-    p.wait_for_url(ATTEMPT_URL)
-    attempt_id = int(ATTEMPT_URL.search(p.url).group(1))
+    attempt_id = enter_and_start(p, card, 10)
     sections = p.locator("section.question")
-    expect(sections).to_have_count(10)
     bank = questions()
     form = [bank[sections.nth(i).get_attribute("data-qid")] for i in range(10)]
     assert key_leaks(p.content(), form) == []                # never the key before certification

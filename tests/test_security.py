@@ -813,7 +813,7 @@ def test_author_markdown_payloads_are_inert_on_the_exam_page(app, candidate, tmp
     # The state script still parses: no payload closed it early.
     state = json.loads(re.search(r'id="exam-state">(.*?)</script>', page, re.S).group(1))
     assert state["count"] == 6
-    assert len(re.findall(r"<script\b", page)) == 2      # the state and /static/exam.js
+    assert len(re.findall(r"<script\b", page)) == 3      # /static/prefs.js, the state, /static/exam.js
     for suffix in ("/confirm",):
         assert inert(candidate.get(f"/exam/attempts/{attempt_id}{suffix}").get_data(as_text=True)) == []
 

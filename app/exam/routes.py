@@ -16,7 +16,7 @@ from ..core.errors import error_response
 from ..core.logs import ENVIRON_USER_ID
 from ..db.writegate import write_gate
 from ..extensions import db
-from ..models import Attempt, ExamSession, latest_steps, utcnow
+from ..models import Attempt, ExamSession, Registration, SessionDetail, latest_steps, utcnow
 from . import bp
 from .attempts import (Refused, attempt_questions, close_if_expired, open_attempt,
                        open_sessions_for, paused_refusal, record_answer, remember_position,
@@ -71,9 +71,16 @@ def home():
         close_if_expired(a, now)
     db.session.commit()
     past = [a for a in attempts.values() if a.finished]
+    registrations = {r.session_id: r for r in db.session.scalars(
+        select(Registration).where(Registration.user_id == current_user.id))}
+    # The access code is asked of those who have not entered yet (once per sitting).
+    needs_code = {s.id for s in sessions if s.id not in attempts and room(s.id).access_code
+                  and not (s.id in registrations and registrations[s.id].access_granted_at)}
+    extras = {s.id: extra_seconds(s.duration_minutes, r.extra_minutes, r.extra_percent)
+              for s in sessions if (r := registrations.get(s.id)) is not None}
     return render_template("candidate/home.html", sessions=sessions, attempts=attempts, now=now,
                            past=sorted(past, key=lambda a: a.started_at, reverse=True),
-                           start_form=StartForm())
+                           start_form=StartForm(), needs_code=needs_code, extras=extras)
 
 
 @bp.post("/sessions/<int:session_id>/start")
@@ -153,10 +160,14 @@ def sit(attempt_id: int):
     registration = registration_of(session.id, attempt.user_id)
     extra = extra_seconds(session.duration_minutes, registration.extra_minutes,
                           registration.extra_percent) if registration else 0
+    # Read afresh, not from the per-second cache: a candidate entering just after the signal
+    # starts on their own, and must not be told to wait for a signal already given.
+    detail = db.session.get(SessionDetail, session.id) if waiting else None
     return render_template("candidate/sit.html", attempt=attempt, items=items,
                            questions=questions, sealed_json=_script_json(sealed) if sealed else None,
-                           state_json=_script_json(state), start_mode=room(session.id).start_mode,
-                           extra_seconds=extra)
+                           state_json=_script_json(state),
+                           start_mode=detail.start_mode if detail else room(session.id).start_mode,
+                           signal_given=bool(detail and detail.signal_at), extra_seconds=extra)
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
