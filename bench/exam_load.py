@@ -4,40 +4,64 @@
     python bench/exam_load.py --candidates 2000 --think 10 --duration 300 --db sqlite
     python bench/exam_load.py --candidates 2000 --think 10 --duration 300 --db postgresql --servers 2
     python bench/exam_load.py ... --db postgresql --servers 2 --kill-every 5
+    python bench/exam_load.py ... --start self     # each candidate's own 開始 at T0, for comparison
 
 What happens (every address is on loopback; every loop is bounded in count and time):
 
 1. Set-up: a temporary instance folder; the database (a SQLite file, or a throw-away
    PostgreSQL from scripts/pg-throwaway.sh on a free port, stopped at the end); the bundled
    banks; N candidate users inserted directly with one precomputed password hash; one exam
-   session (初級, 40 questions) whose time limit is --duration, and a second session used
-   only for the saturation measurement; registrations.
+   session (初級, 40 questions) whose time limit is --duration, its room set to start on the
+   proctor's signal (--start signal, the default) or on each candidate's own 開始 (--start
+   self); a proctor user assigned to it; a second session (own start) used only for the
+   saturation measurement; registrations.
 2. K app servers: `python -m app.cli serve` (gunicorn gthread workers, the deadline
    sweeper on) on free loopback ports, all with the same SECRET_KEY, so any server accepts
    any session cookie. Every request of every candidate goes to a random server. K > 1
    servers share this machine's cores as K machines would not: each gets its share of
    workers (app.cli.default_workers(K)) unless --workers says otherwise.
-3. Generator processes (asyncio + aiohttp) sign the candidates in (spread over the time
-   before the start, as real candidates do), then all of them POST start at the same
-   moment T0. The session closes at T0 + --duration, so every candidate's deadline is the
+3. The lobby. Generator processes (asyncio + aiohttp) sign the candidates in (spread over
+   the time before the start, as real candidates arrive) and each enters the lobby: POST
+   start (the form is drawn, the clock waits), GET the lobby page (its `exam-state` JSON,
+   its CSRF token and the questions sealed, kept as the page keeps them). While waiting,
+   each page GETs `urls.pulse` every 3 s (+-20%, one at a time); when the room's number `v`
+   changes it GETs `urls.state`. Everyone waits --lobby-seconds once all are in (the
+   lobby's steady cost is measured meanwhile).
+4. The start. --start signal: the run signs in as the proctor and POSTs
+   /room/<sid>/signal once; the app starts every waiting attempt SIGNAL_LEAD_SECONDS (5 s)
+   after the press, at one moment. Each page learns it from its next pulse and state read:
+   the state brings the key and `starts_in_ms`; the page opens the sealed questions with
+   the key at once and waits until the start moment on its own monotonic clock. Its first
+   question is usable at max(the start moment, the moment it had the key). --start self:
+   every candidate POSTs begin at T0 (the old storm's shape); the reply brings the key.
+   The session closes --duration after the start, so every candidate's deadline is the
    same instant (the harshest case for the deadline scoring).
-4. Each candidate follows the exam page's protocol (app/static/exam.js): reads the JSON
-   state and the CSRF token from the page, saves every answer as JSON with `base_seq` (the
-   last acknowledged seq) and a fresh `client_id`, retries a transport error or 5xx with the
-   same client_id (1 s doubling to 8 s, like the page), re-reads the page on 409 stale,
-   pings the position 15 s after moving to a question unless a save has stored it by then
-   (every save carries its position), re-reads the remaining time when no save reply has
-   refreshed it for 60 s, and at its deadline reads the state and opens the done page. It answers the
+5. Each candidate follows the exam page's protocol (app/static/exam.js): saves every
+   answer as JSON with `base_seq` (the last acknowledged seq) and a fresh `client_id`,
+   retries a transport error or 5xx with the same client_id (1 s doubling to 8 s, like the
+   page), re-reads the page on 409 stale, reads the state on 409 paused / not_started and
+   waits, pings the position 15 s after moving to a question unless a save has stored it by
+   then (every save carries its position), re-reads the remaining time when no save reply
+   has refreshed it for 60 s, pulses every 5 s (+-20%) and reads the state when `v`
+   changes, and at its deadline reads the state and opens the done page. It answers the
    questions in order with a think time around --think, changes about 10% of its answers,
    and is cut off by the deadline (a 409 deadline is expected, not an error).
-5. After the deadline the database is polled until every attempt is submitted and scored
+6. After the deadline the database is polled until every attempt is submitted and scored
    (`scored_after_deadline_s`), then every candidate's latest step per position is
    compared with the last answer the server acknowledged for it (`answers_lost`).
-6. Saturation, same servers, same run: --savers closed-loop connections hammer the
+7. Saturation, same servers, same run: --savers closed-loop connections hammer the
    answer-save path (`save_rps_max`), then the same number hammer /healthz
    (`bare_rps_max`, the ceiling of the server and generator on this machine); the two
    phases (--sat-seconds each, after 2 s of warm-up) alternate --sat-rounds times and the
    figures are over all rounds, so a drift of the machine's speed falls on both alike.
+
+The start's figures (bench/README.md, "The exam room's start"): `start_p50_ms` /
+`start_p99_ms` from the announced start moment (the press + the lead; T0 with --start
+self) to each page's first question usable, `start_from_press_*` the same from the press,
+`key_from_press_*` when each page had the key, `server_cpu_ms_per_start` the servers' CPU
+from the press until every candidate had started (sampled every 0.1 s) divided by the
+candidates, `_net` less the lobby's steady cost over as long, both against
+`server_cpu_ms_per_bare` of the same run (`start_to_bare`, `start_net_to_bare`).
 
 --kill-every S: from the start until every attempt is scored, every ~S seconds (uniform
 0.5S..1.5S) one random app server gets kill -9: either the whole server (gunicorn master
@@ -51,6 +75,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import http.client
 import importlib.util
 import json
 import math
@@ -72,11 +98,16 @@ import zlib
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-2025"
 POSITION_PING_S = 15.0         # exam.js POSITION_PING_MS
+LOBBY_PULSE_S = 3.0            # the page's pulse while waiting in the lobby
+EXAM_PULSE_S = 5.0             # the page's pulse while sitting
+PULSE_JITTER = 0.2             # each pulse interval +-20%, so pages do not ask in step
+PROCTOR = "benchproctor"
+START_WINDOW_S = 120.0         # CPU is sampled this long after the press (start figures)
 TEXT_ANSWERS = ["443", "ＴＣＰ", "dns", "8080", "SMTP", "ログ"]
 
 
@@ -101,15 +132,15 @@ def pct(values, p):
 # ==== the generator (runs in child processes) =========================================
 
 STATE_RE = re.compile(r'<script type="application/json" id="exam-state">(.*?)</script>', re.S)
+SEALED_RE = re.compile(r'<script type="application/json" id="sealed-questions">(.*?)</script>', re.S)
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 SECTION_RE = re.compile(r'<section class="question" id="q-\d+" data-position="(\d+)"\s+'
                         r'data-qid="([^"]+)" data-type="([^"]+)"')
 VALUE_RE = re.compile(r'<input type="(?:radio|checkbox)" name="r\d+" value="([^"]+)"')
 
 
-def parse_exam_page(html: str):
-    state = json.loads(STATE_RE.search(html).group(1))
-    csrf = CSRF_RE.search(html).group(1)
+def parse_items(html: str):
+    """position -> (question id, type, the choices' values) of the question sections."""
     items = {}
     parts = html.split('<section class="question"')[1:]
     for part in parts:
@@ -118,7 +149,30 @@ def parse_exam_page(html: str):
         body = part.split("</section>", 1)[0]
         # A choice's value is its shown position; it is posted as a number.
         items[pos] = (qid, qtype, [int(v) if v.isdigit() else v for v in VALUE_RE.findall(body)])
-    return state, csrf, items
+    return items
+
+
+def parse_exam_page(html: str):
+    """(state, CSRF token, items, sealed): a started attempt's page holds its questions
+    (items); the lobby's holds them sealed (items empty, `sealed` the JSON text, kept as the
+    page keeps it until the start brings the key)."""
+    state = json.loads(STATE_RE.search(html).group(1))
+    csrf = CSRF_RE.search(html).group(1)
+    m = SEALED_RE.search(html)
+    return state, csrf, parse_items(html), (m.group(1) if m else None)
+
+
+def unseal(sealed: str, key: str) -> str:
+    """What the page does with the key the start brings: AES-GCM open the questions' HTML."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    box = json.loads(sealed)
+    raw = AESGCM(base64.b64decode(key)).decrypt(base64.b64decode(box["iv"]),
+                                                base64.b64decode(box["data"]), None)
+    return raw.decode("utf-8")
+
+
+def jittered(seconds, rng):
+    return seconds * rng.uniform(1 - PULSE_JITTER, 1 + PULSE_JITTER)
 
 
 def as_sent(order, response):
@@ -148,7 +202,8 @@ def random_response(qtype, values, rng, avoid=None):
 
 class Cand:
     __slots__ = ("username", "cookies", "csrf", "attempt", "urls", "seq", "items", "deadline",
-                 "acked", "unacked", "give_up_at", "done", "rng", "current", "stored_pos", "synced")
+                 "acked", "unacked", "give_up_at", "done", "rng", "current", "stored_pos", "synced",
+                 "sealed", "v", "phase", "key_at", "starts_at", "usable_at")
 
     def __init__(self, username, seed):
         self.username = username
@@ -167,6 +222,12 @@ class Cand:
         self.current = 1             # the question on screen
         self.stored_pos = 1          # the position the server last stored (save or ping)
         self.synced = 0.0            # when the remaining time was last read from the server
+        self.sealed = None           # the lobby page's sealed questions (JSON text)
+        self.v = None                # the room's control sequence the page last acted on
+        self.phase = "signin"        # signin, lobby, exam (started), after (the deadline), sat
+        self.key_at = None           # wall clock: when the page had the key
+        self.starts_at = None        # wall clock: the start moment as this page computed it
+        self.usable_at = None        # wall clock: max(starts_at, key_at)
 
     def cookie_header(self):
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -189,10 +250,18 @@ class Generator:
         self.errors = Counter()          # kind:status -> failed tries (5xx or transport)
         self.errors_retried_ok = 0       # failed tries whose request later succeeded on retry
         self.counts = Counter()
-        self.start_lat = []
         self.save_lat = []
+        self.lobby_lat = []              # POST start + GET the lobby page, ms
+        self.pulse_lobby = []            # (wall clock at the reply, ms) of each lobby pulse
+        self.pulse_exam = []             # ms of each pulse while sitting
+        self.by_phase = {}               # phase -> Counter(kind -> responses)
         self.nreq = 0                    # responses received (any status)
         self.http = None
+        self.t0 = None                   # --start self: when every candidate presses 開始
+        self.t0_set = None               # asyncio.Event, set when t0 is known
+        self.lives = []                  # each candidate's task: sign in, lobby, start, sit
+        self.lobby_known = 0             # candidates in the lobby, or failed to get there
+        self.lobby_done = None           # asyncio.Event: every candidate is accounted for
 
     async def open(self):
         import aiohttp
@@ -201,6 +270,8 @@ class Generator:
         self.http = aiohttp.ClientSession(connector=conn, cookie_jar=aiohttp.DummyCookieJar(),
                                           timeout=aiohttp.ClientTimeout(total=120))
         self.aiohttp = aiohttp
+        self.t0_set = asyncio.Event()
+        self.lobby_done = asyncio.Event()
 
     async def close(self):
         await self.http.close()
@@ -227,6 +298,7 @@ class Generator:
                 self.counts[f"transport:{type(exc).__name__}"] += 1
             else:
                 self.nreq += 1
+                self.by_phase.setdefault(c.phase, Counter())[kind] += 1
                 if status < 500:
                     self.errors_retried_ok += failed
                     return status, text, location
@@ -238,7 +310,7 @@ class Generator:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 8.0)
 
-    # ---- sign-in ----------------------------------------------------------------------
+    # ---- sign-in and the lobby ----------------------------------------------------------
     async def sign_in(self, c: Cand):
         c.give_up_at = time.time() + 600
         st, html, _ = await self.call(c, "GET", "/login", kind="login_page")
@@ -256,47 +328,162 @@ class Generator:
             raise RuntimeError(f"candidate home: {st}")
         c.csrf = m.group(1)
 
-    async def sign_in_all(self, concurrency):
+    def start_lives(self, session_id, concurrency):
+        """Every candidate's life as its own task: sign in and enter the lobby (at most
+        `concurrency` at a time, as candidates arrive over the time before the start),
+        wait there pulsing, start (on the signal, or on their own at T0), sit."""
         sem = asyncio.Semaphore(concurrency)
+        self.lives = [asyncio.ensure_future(self.life(c, session_id, sem)) for c in self.cands]
 
-        async def one(c):
+    def _accounted(self):
+        self.lobby_known += 1
+        if self.lobby_known == len(self.cands):
+            self.lobby_done.set()
+
+    async def life(self, c: Cand, session_id, sem):
+        try:
             async with sem:
                 await self.sign_in(c)
-        await asyncio.gather(*(one(c) for c in self.cands))
+                entered = await self.enter_lobby(c, session_id)
+        except RuntimeError as exc:
+            self.counts[f"signin_failed:{exc}"[:60]] += 1
+            entered = False
+        self._accounted()
+        if not entered or not await self.wait_start(c):
+            c.done = True
+            return
+        await self.sit(c)
 
-    # ---- the exam ---------------------------------------------------------------------
-    async def open_page(self, c: Cand, path):
-        st, html, loc = await self.call(c, "GET", path, kind="page")
-        if st != 200:
-            return st, loc
-        state, c.csrf, c.items = parse_exam_page(html)
-        c.attempt, c.urls, c.seq = state["attempt"], state["urls"], state["seq"]
-        c.deadline = time.time() + state["remaining_ms"] / 1000
-        c.synced = time.time()
-        c.stored_pos = state.get("position", 1)
-        return st, None
-
-    async def start(self, c: Cand, session_id, record=True):
+    async def enter_lobby(self, c: Cand, session_id, record=True):
+        """POST start (the form is drawn, the clock waits) and GET the lobby page: its state,
+        its CSRF token, the questions sealed."""
         t = time.perf_counter()
         st, _, loc = await self.call(c, "POST", f"/exam/sessions/{session_id}/start", kind="start",
                                      form={"csrf_token": c.csrf})
         if st != 302 or not loc or "/attempts/" not in loc:
             self.counts[f"start_refused:{st}"] += 1
             return False
-        st, _ = await self.open_page(c, urlsplit(loc).path)
+        st, _ = await self.open_page(c, urlsplit(loc).path, kind="lobby_page")
         if st != 200:
-            self.counts[f"start_page:{st}"] += 1
+            self.counts[f"lobby_page:{st}"] += 1
             return False
         if record:
-            self.start_lat.append((time.perf_counter() - t) * 1000)
+            self.lobby_lat.append((time.perf_counter() - t) * 1000)
+        c.phase = "lobby"
         return True
 
+    async def open_page(self, c: Cand, path, kind="page"):
+        st, html, loc = await self.call(c, "GET", path, kind=kind)
+        if st != 200:
+            return st, loc
+        state, c.csrf, items, sealed = parse_exam_page(html)
+        if items:
+            c.items = items
+        if sealed:
+            c.sealed = sealed
+        c.attempt, c.urls, c.seq = state["attempt"], state["urls"], state["seq"]
+        if c.v is None:
+            c.v = state.get("v")
+        c.deadline = time.time() + state["remaining_ms"] / 1000
+        c.synced = time.time()
+        c.stored_pos = state.get("position", 1)
+        return st, None
+
+    async def pulse(self, c: Cand):
+        """GET the pulse once (not retried: the next one comes a few seconds later); the
+        room's control sequence, or None."""
+        t = time.perf_counter()
+        st, text, _ = await self.call(c, "GET", c.urls["pulse"], kind="pulse", retry=False)
+        ms = (time.perf_counter() - t) * 1000
+        self.counts[f"pulse:{st}"] += 1
+        if st != 200:
+            return None
+        if c.phase == "lobby":
+            self.pulse_lobby.append((time.time(), ms))
+        else:
+            self.pulse_exam.append(ms)
+        return json.loads(text).get("v")
+
+    async def read_state(self, c: Cand, kind):
+        st, text, _ = await self.call(c, "GET", c.urls["state"], kind=kind)
+        self.counts[f"{kind}:{st}"] += 1
+        if st != 200:
+            return None
+        b = json.loads(text)
+        c.deadline = time.time() + b["remaining_ms"] / 1000
+        c.synced = time.time()
+        return b
+
+    async def wait_start(self, c: Cand):
+        """The lobby: pulse every 3 s (+-20%), one at a time; when the room's number changes,
+        read the state, and once it brings the key, wait for the start moment it gives.
+        --start self: at T0, POST begin instead (the candidate's own 開始). True once the
+        first question is usable."""
+        rng = c.rng
+        c.give_up_at = time.time() + 3600                  # bounded wait in the lobby
+        while time.time() < c.give_up_at:
+            if self.cfg["start"] == "self" and self.t0 is not None:
+                await asyncio.sleep(max(0.0, self.t0 - time.time()))
+                return await self.begin(c)
+            delay = jittered(LOBBY_PULSE_S, rng)
+            if self.cfg["start"] == "self":
+                try:
+                    await asyncio.wait_for(self.t0_set.wait(), delay)
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(delay)
+            v = await self.pulse(c)
+            if v is None or v == c.v:
+                continue
+            state = await self.read_state(c, "state_on_pulse")
+            if state is None:
+                continue
+            c.v = v
+            if state["finished"]:
+                return False
+            if state["key"]:
+                return await self.started(c, state)
+        self.counts["lobby_given_up"] += 1
+        return False
+
+    async def begin(self, c: Cand):
+        st, text, _ = await self.call(c, "POST", c.urls["begin"], kind="begin", json_body={})
+        self.counts[f"begin:{st}"] += 1
+        if st != 200:
+            return False
+        state = json.loads(text)
+        c.deadline = time.time() + state["remaining_ms"] / 1000
+        c.synced = time.time()
+        return await self.started(c, state)
+
+    async def started(self, c: Cand, state):
+        """The page has the key: it opens the sealed questions at once, and shows the first
+        at the start moment (now, or starts_in_ms from now on its own clock)."""
+        key_mono, key_wall = time.monotonic(), time.time()
+        # The state's number can lag the pulse's by up to a second (each process reads the
+        # room once a second): keep the newer, or the next pulse would read the state again.
+        if state.get("v") is not None and (c.v is None or state["v"] > c.v):
+            c.v = state["v"]
+        c.items = parse_items(unseal(c.sealed, state["key"]))
+        lead = state["starts_in_ms"] / 1000
+        c.key_at, c.starts_at = key_wall, key_wall + lead
+        c.usable_at = max(c.starts_at, c.key_at)
+        await asyncio.sleep(max(0.0, key_mono + lead - time.monotonic()))
+        if not c.items:
+            self.counts["no_items_after_key"] += 1
+            return False
+        c.phase = "exam"
+        return True
+
+    # ---- the exam ---------------------------------------------------------------------
     async def save(self, c: Cand, pos, response, record=True):
         """Save one answer until the server acknowledges it or refuses it for good.
         Returns 'ok', 'deadline' or 'refused'."""
         qid = c.items[pos][0]
         t = time.perf_counter()
-        for _ in range(5):                     # bounded: stale re-reads
+        for _ in range(5):                     # bounded: stale re-reads, clock not running
             cid = uuid.uuid4().hex
             body = {"base_seq": c.seq, "client_id": cid, "position": pos, "question_id": qid,
                     "response": response, "flagged": False}
@@ -329,6 +516,19 @@ class Generator:
                 self.counts["saves_stale_reread"] += 1
                 await self.open_page(c, f"/exam/attempts/{c.attempt}")
                 continue
+            if st == 409 and err in ("paused", "not_started"):
+                # The clock stands still (a pause) or has not started yet on the server: read
+                # the state, as the page does, and wait before sending again.
+                self.counts[f"saves_refused_{err}"] += 1
+                state = await self.read_state(c, f"state_on_{err}")
+                wait = jittered(EXAM_PULSE_S, c.rng)
+                if state and state["phase"] == "running":
+                    wait = state["starts_in_ms"] / 1000
+                await asyncio.sleep(wait)
+                continue
+            if st is None:
+                self.counts["saves_given_up"] += 1
+                return "refused"
             self.counts[f"saves_refused:{st}:{err}"] += 1
             return "refused"
         return "refused"
@@ -364,6 +564,18 @@ class Generator:
                 b = json.loads(text)
                 c.deadline = time.time() + b["remaining_ms"] / 1000
 
+    async def pulse_exam_loop(self, c: Cand):
+        """While sitting, the page asks for the pulse every 5 s (+-20%) and reads its state
+        when the room's number changes (a proctor acted)."""
+        while not c.done:
+            await asyncio.sleep(jittered(EXAM_PULSE_S, c.rng))
+            if c.done:
+                return
+            v = await self.pulse(c)
+            if v is not None and v != c.v and not c.done:
+                if await self.read_state(c, "state_on_pulse") is not None:
+                    c.v = v
+
     async def think(self, c: Cand, seconds):
         """Sleep `seconds`, or until the candidate's deadline; False if the deadline came."""
         left = c.deadline - time.time()
@@ -373,13 +585,10 @@ class Generator:
         await asyncio.sleep(seconds)
         return True
 
-    async def sit(self, c: Cand, session_id, t0):
-        await asyncio.sleep(max(0.0, t0 - time.time()))
+    async def sit(self, c: Cand):
         c.give_up_at = self.cfg["give_up_at"]
-        if not await self.start(c, session_id):
-            c.done = True
-            return
         poller = asyncio.ensure_future(self.poll_state(c))
+        pulser = asyncio.ensure_future(self.pulse_exam_loop(c))
         pings = []
         rng, think_s = c.rng, self.cfg["think"]
         n = len(c.items)
@@ -410,26 +619,30 @@ class Generator:
         # Every question answered (or cut off): wait for the deadline like the page does.
         if outcome != "deadline":
             await asyncio.sleep(max(0.0, c.deadline - time.time()))
+        c.phase = "after"
         st, _, _ = await self.call(c, "GET", c.urls["state"], kind="state_at_deadline")
         self.counts[f"state_at_deadline:{st}"] += 1
         c.done = True
         poller.cancel()
+        pulser.cancel()
         await asyncio.sleep(1.5)
         st, _, loc = await self.call(c, "GET", c.urls["done"], kind="done")
         self.counts[f"done_page:{st}"] += 1
         for p in pings:
             p.cancel()
 
-    async def exam(self, session_id, t0):
-        await asyncio.gather(*(self.sit(c, session_id, t0) for c in self.cands))
-
     # ---- saturation -------------------------------------------------------------------
     async def prepare_savers(self, session_id, savers):
+        """Each saver enters the saturation session's lobby and starts at once (its room
+        starts on the candidate's own 開始)."""
         ok = 0
         for c in savers:
             c.give_up_at = time.time() + 300
-            c.acked, c.unacked = {}, {}
-            ok += await self.start(c, session_id, record=False)
+            c.acked, c.unacked, c.items, c.sealed, c.v = {}, {}, None, None, None
+            c.done = False
+            if await self.enter_lobby(c, session_id, record=False):
+                ok += await self.begin(c)
+            c.phase = "sat"
         return ok
 
     async def saturate(self, savers, what, t_start, warm, dur):
@@ -485,25 +698,37 @@ def generator_main(cfg, usernames, conn):
             while True:
                 msg = await loop.run_in_executor(None, conn.recv)
                 op = msg["op"]
-                if op == "signin":
+                if op == "lobby":
+                    # Sign in, enter the lobby; answered once every candidate is there (or
+                    # failed to get there). Their lives go on: pulses while they wait.
                     t = time.time()
-                    await g.sign_in_all(msg["concurrency"])
-                    conn.send({"ok": True, "seconds": time.time() - t})
+                    g.start_lives(msg["session_id"], msg["concurrency"])
+                    await g.lobby_done.wait()
+                    conn.send({"ok": sum(c.phase == "lobby" for c in g.cands),
+                               "seconds": time.time() - t, "cpu_s": cpu_self_s()})
                 elif op == "exam":
+                    # Sent just before the proctor's press (or with T0 for --start self);
+                    # answered when every candidate's exam is over.
                     g.cfg["give_up_at"] = msg["give_up_at"]
                     g.nreq = 0
-                    await g.exam(msg["session_id"], msg["t0"])
+                    cpu0 = cpu_self_s()
+                    if msg.get("t0") is not None:
+                        g.t0 = msg["t0"]
+                        g.t0_set.set()
+                    await asyncio.gather(*g.lives)
                     results = {c.attempt: (c.username, c.acked, c.unacked) for c in g.cands
                                if c.attempt is not None}
-                    conn.send({"start_lat": g.start_lat, "save_lat": g.save_lat,
+                    conn.send({"starts": [(c.usable_at, c.key_at, c.starts_at) for c in g.cands
+                                          if c.usable_at is not None],
+                               "lobby_lat": g.lobby_lat, "pulse_lobby": g.pulse_lobby,
+                               "pulse_exam": g.pulse_exam, "by_phase": g.by_phase,
+                               "save_lat": g.save_lat,
                                "errors": dict(g.errors), "errors_retried_ok": g.errors_retried_ok,
                                "counts": dict(g.counts), "results": results,
-                               "started": sum(1 for c in g.cands if c.attempt is not None),
-                               "nreq": g.nreq})
+                               "started": sum(1 for c in g.cands if c.usable_at is not None),
+                               "nreq": g.nreq, "cpu_s": cpu_self_s() - cpu0})
                 elif op == "prepare":
                     savers = g.cands[:msg["savers"]]
-                    for c in savers:
-                        c.done = False
                     ok = await g.prepare_savers(msg["session_id"], savers)
                     conn.send({"ok": ok})
                 elif op == "saturate":
@@ -517,14 +742,19 @@ def generator_main(cfg, usernames, conn):
                     conn.send({"results": {c.attempt: (c.username, c.acked, c.unacked)
                                            for c in savers if c.attempt is not None},
                                "errors": dict(g.errors), "errors_retried_ok": g.errors_retried_ok,
-                               "counts": dict(g.counts),
-                               "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2])})
+                               "counts": dict(g.counts), "cpu_s": cpu_self_s()})
                 elif op == "quit":
                     return
         finally:
+            for t in g.lives:
+                t.cancel()
             await g.close()
 
     asyncio.run(run())
+
+
+def cpu_self_s() -> float:
+    return sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 
 
 # ==== the orchestrator ==================================================================
@@ -692,8 +922,11 @@ def wait_healthy(port, seconds):
     raise RuntimeError(f"server on port {port} did not become healthy")
 
 
-def setup_database(url, instance, n, duration, fast_hash=False):
-    """Tables, banks, N candidates (one precomputed hash), the exam and saturation sessions."""
+def setup_database(url, instance, n, duration, fast_hash=False, start_mode="self"):
+    """Tables, banks, N candidates (one precomputed hash), the exam session (its room set to
+    start on the proctor's signal or on each candidate's own 開始), the saturation session
+    (own start), and a proctor assigned to the exam session. Returns (candidate names, exam
+    session, saturation session, questions per form, the proctor's user name)."""
     os.environ["DATABASE_URL"] = url
     os.environ["CBT_INSTANCE"] = instance
     sys.path.insert(0, str(ROOT))
@@ -703,7 +936,8 @@ def setup_database(url, instance, n, duration, fast_hash=False):
     from app import create_app
     from app.banks.versions import import_banks, snapshot
     from app.extensions import db
-    from app.models import ExamSession, Registration, User, UserRole, utcnow
+    from app.models import (ExamSession, Proctor, Registration, SessionDetail, User, UserRole,
+                            utcnow)
 
     app = create_app({"SECRET_KEY": "unused-here"})
     with app.app_context():
@@ -719,9 +953,10 @@ def setup_database(url, instance, n, duration, fast_hash=False):
         names = [f"bench{i:05d}" for i in range(n)]
         db.session.execute(insert(User), [
             {"username": u, "password_hash": pw, "display_name": f"負荷 {u}", "active": True,
-             "created_at": now} for u in names])
+             "created_at": now} for u in names + [PROCTOR]])
         ids = dict(db.session.execute(select(User.username, User.id)).all())
-        db.session.execute(insert(UserRole), [{"user_id": ids[u], "role": "candidate"} for u in names])
+        db.session.execute(insert(UserRole), [{"user_id": ids[u], "role": "candidate"} for u in names]
+                           + [{"user_id": ids[PROCTOR], "role": "proctor"}])
         try:                   # the staff register: a candidate must be on it to start (第3-2)
             from app.models import Staff
         except ImportError:
@@ -744,10 +979,15 @@ def setup_database(url, instance, n, duration, fast_hash=False):
             sessions.append(s.id)
             db.session.execute(insert(Registration), [
                 {"session_id": s.id, "user_id": ids[u], "created_at": now} for u in names])
+        # The exam session's room; the saturation session keeps the default (own start).
+        db.session.add(SessionDetail(session_id=sessions[0], format="cbt", start_mode=start_mode,
+                                     control_seq=0))
+        db.session.add(Proctor(session_id=sessions[0], user_id=ids[PROCTOR],
+                               assigned_by=ids[PROCTOR], assigned_at=now))
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    return names, sessions[0], sessions[1], lv.questions
+    return names, sessions[0], sessions[1], lv.questions, PROCTOR
 
 
 class Db:
@@ -851,6 +1091,101 @@ class MachineLoad:
                 "loadavg_mean": round(sum(self.samples) / len(self.samples), 2) if self.samples else None}
 
 
+class Browser:
+    """One signed-in user's browser on loopback, without asyncio: the proctor. A fresh
+    connection per request (the proctor acts rarely; the server closes idle ones)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookies = {}
+        self.csrf = None
+
+    def call(self, method, path, form=None, body=None):
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} \
+            if self.cookies else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers.update({"Content-Type": "application/json", "X-CSRFToken": self.csrf,
+                            "Accept": "application/json"})
+        elif form is not None:
+            data = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            text = resp.read().decode()
+        finally:
+            conn.close()
+        for value in resp.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            v = rest.split(";", 1)[0]
+            if not v or "max-age=0" in value.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = v
+        return resp.status, text, resp.headers.get("Location")
+
+    def sign_in(self, username, password, page):
+        """Sign in, then read the CSRF token from `page` (the token changes at sign-in)."""
+        st, html, _ = self.call("GET", "/login")
+        st, _, _ = self.call("POST", "/login", form={"username": username, "password": password,
+                                                     "csrf_token": CSRF_RE.search(html).group(1)})
+        if st != 302:
+            raise RuntimeError(f"sign-in of {username}: {st}")
+        st, html, _ = self.call("GET", page)
+        if st != 200:
+            raise RuntimeError(f"{page}: {st}")
+        self.csrf = CSRF_RE.search(html).group(1)
+
+
+def parse_utc(text: str) -> float:
+    """'2026-12-06T13:00:05.123456Z' (the app's naive UTC, marked Z) -> epoch seconds."""
+    return datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=timezone.utc).timestamp()
+
+
+class CpuSampler:
+    """CPU seconds used so far by the app servers, the generators and PostgreSQL, read every
+    `step` seconds in a thread (at most `limit` samples): the CPU between two moments known
+    only afterwards (the press and the last candidate's start) is read off by interpolation."""
+
+    def __init__(self, servers, gen_pids, pgdir, step=0.1, limit=3000):
+        self.servers, self.gen_pids, self.pgdir = servers, gen_pids, pgdir
+        self.step, self.limit = step, limit
+        self.samples = []            # (wall, servers, generators, postgres)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    until = float("inf")             # wall time after which sampling stops
+
+    def _run(self):
+        while len(self.samples) < self.limit and not self.stop.is_set() \
+                and time.time() < self.until:
+            self.samples.append((time.time(), self.servers.cpu_s(), pids_cpu_s(self.gen_pids),
+                                 postgres_cpu_s(self.pgdir)))
+            self.stop.wait(self.step)
+
+    def at(self, t):
+        """(servers, generators, postgres) CPU seconds at wall time t, or None outside."""
+        s = self.samples
+        if not s or t < s[0][0] or t > s[-1][0]:
+            return None
+        for a, b in zip(s, s[1:]):
+            if a[0] <= t <= b[0]:
+                f = 0.0 if b[0] == a[0] else (t - a[0]) / (b[0] - a[0])
+                return tuple(x + f * (y - x) for x, y in zip(a[1:], b[1:]))
+        return s[-1][1:]
+
+    def between(self, t1, t2):
+        a, b = self.at(t1), self.at(t2)
+        return None if a is None or b is None else tuple(y - x for x, y in zip(a, b))
+
+
 def merge_counts(dicts):
     total = Counter()
     for d in dicts:
@@ -882,6 +1217,12 @@ def main(argv=None):
     ap.add_argument("--no-position-pings", action="store_true",
                     help="what-if: candidates skip the page's position pings (POST .../position "
                          "when a question is left unanswered for 15 s); not the page's protocol")
+    ap.add_argument("--start", choices=["signal", "self"], default="signal",
+                    help="signal: the room starts on the proctor's signal, given once every "
+                         "candidate is in the lobby; self: each candidate POSTs begin at T0")
+    ap.add_argument("--lobby-seconds", type=float, default=10.0,
+                    help="how long everyone waits in the lobby before the start (its pulses' "
+                         "steady cost is measured over this time)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     args = ap.parse_args(argv)
@@ -912,9 +1253,10 @@ def main(argv=None):
                                   str(pg_port)], check=True, capture_output=True, text=True
                                  ).stdout.strip().splitlines()[-1]
             log("PostgreSQL", url)
-        names, session_id, sat_session_id, nq = setup_database(url, instance, args.candidates,
-                                                               args.duration, args.fast_signin)
-        log(f"database ready: {len(names)} candidates, session {session_id} ({nq} questions)")
+        names, session_id, sat_session_id, nq, proctor = setup_database(
+            url, instance, args.candidates, args.duration, args.fast_signin, start_mode=args.start)
+        log(f"database ready: {len(names)} candidates, session {session_id} ({nq} questions, "
+            f"starts {'on the signal' if args.start == 'signal' else 'on each own 開始'})")
 
         env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance,
                    SECRET_KEY="bench-" + uuid.uuid4().hex, CBT_LOGIN_RATE_LIMIT="off",
@@ -932,7 +1274,8 @@ def main(argv=None):
         log("servers up on ports", servers.ports)
 
         cfg = {"bases": servers.bases, "think": args.think, "seed": args.seed,
-               "give_up_at": float("inf"), "pings": not args.no_position_pings}
+               "give_up_at": float("inf"), "pings": not args.no_position_pings,
+               "start": args.start}
         ctx = mp.get_context("spawn")
         pipes = []
         g = max(1, min(args.generators, len(names)))
@@ -943,26 +1286,62 @@ def main(argv=None):
             p.start()
             procs.append(p)
             pipes.append(parent)
+        gen_pids = {p.pid for p in procs}
 
         def ask_all(msgs):
             for pipe, m in zip(pipes, msgs):
                 pipe.send(m)
             return [pipe.recv() for pipe in pipes]
 
+        # ---- sign-in and the lobby -----------------------------------------------------
         t = time.time()
-        ask_all([{"op": "signin", "concurrency": args.signin_concurrency}] * g)
+        lobby = ask_all([{"op": "lobby", "session_id": session_id,
+                          "concurrency": args.signin_concurrency}] * g)
         signin_s = time.time() - t
-        log(f"{len(names)} candidates signed in in {signin_s:.1f} s")
+        in_lobby = sum(r["ok"] for r in lobby)
+        log(f"{in_lobby} of {len(names)} candidates signed in and in the lobby in {signin_s:.1f} s")
+        if args.start == "signal":
+            proctor_browser = Browser(servers.ports[0])
+            proctor_browser.sign_in(proctor, PASSWORD, "/room/")
+
+        # Everyone waits in the lobby, pulsing, for --lobby-seconds: the room's steady cost
+        # before the start, measured (and subtracted in server_cpu_ms_per_start_net).
+        sampler = CpuSampler(servers, gen_pids, pgdir).start()
+        t_lobby = time.time() + 0.2
+        time.sleep(max(0.5, args.lobby_seconds))
 
         dbh = Db(url)
         cpu_exam0 = servers.cpu_s()
-        t0 = time.time() + 3.0
-        deadline = t0 + args.duration
-        dbh.set_closes_at(session_id, datetime.fromtimestamp(deadline, timezone.utc).replace(tzinfo=None))
-        for pipe in pipes:
-            pipe.send({"op": "exam", "session_id": session_id, "t0": t0,
-                       "give_up_at": deadline + 120})
-        log(f"start at T0, deadline T0+{args.duration}s")
+        if args.start == "signal":
+            # The room's deadline: the start comes SIGNAL_LEAD_SECONDS after the press, and
+            # the session's window closes --duration after that, so that every attempt's
+            # deadline is this one instant (the window cuts the duration a few ms short).
+            from scoring.timing import SIGNAL_LEAD_SECONDS
+            deadline = time.time() + SIGNAL_LEAD_SECONDS + args.duration
+            dbh.set_closes_at(session_id, datetime.fromtimestamp(deadline, timezone.utc)
+                              .replace(tzinfo=None))
+            for pipe in pipes:
+                pipe.send({"op": "exam", "give_up_at": deadline + 120})
+            t_press = time.time()
+            st, text, _ = proctor_browser.call("POST", f"/room/{session_id}/signal", body={})
+            t_signal_reply = time.time()
+            if st != 200:
+                raise SystemExit(f"the signal was refused: {st} {text[:300]}")
+            reply = json.loads(text)
+            t_announced = parse_utc(reply["start_at"])
+            log(f"signal given: start in {reply['starts_in_ms']} ms, deadline at "
+                f"start+{deadline - t_announced:.1f}s")
+        else:
+            t0 = time.time() + 3.0
+            deadline = t0 + args.duration
+            dbh.set_closes_at(session_id, datetime.fromtimestamp(deadline, timezone.utc)
+                              .replace(tzinfo=None))
+            for pipe in pipes:
+                pipe.send({"op": "exam", "t0": t0, "give_up_at": deadline + 120})
+            t_press = t_announced = t_signal_reply = t0
+            log(f"every candidate begins at T0, deadline T0+{args.duration}s")
+        t0 = t_press
+        sampler.until = t_press + START_WINDOW_S
 
         kills = Counter()
         stop_kills = threading.Event()
@@ -1018,6 +1397,33 @@ def main(argv=None):
             for port in servers.ports:
                 wait_healthy(port, 60)
         log("exam phase done; kills:", dict(kills))
+        sampler.stop.set()
+
+        # ---- the start: from the press (or T0) to each page's first question usable -----
+        starts = [s for r in exam for s in r["starts"]]
+        usable = [u for u, _k, _s in starts]
+        t_all = max(usable)
+        from_announced = [(u - t_announced) * 1000 for u in usable]
+        from_press = [(u - t_press) * 1000 for u in usable]
+        key_from_press = [(k - t_press) * 1000 for _u, k, _s in starts]
+        # Pages that had the key before the announced start: how far each one's own start
+        # moment (its clock + starts_in_ms) fell from the announced one (the state reply's
+        # time in transit): the spread of "one moment". The others start when the key comes.
+        page_start = [(s - t_announced) * 1000 for _u, k, s in starts if k <= t_announced]
+        late = sum(1 for _u, k, _s in starts if k > t_announced)
+        lobby_cpu = sampler.between(t_lobby, t_press)
+        start_cpu = sampler.between(t_press, t_all)
+        if start_cpu is None:
+            log(f"the last start came {t_all - t_press:.1f} s after the press, past the "
+                f"{START_WINDOW_S:.0f} s sampled: no start CPU figure")
+        pulses_lobby_window = sum(1 for r in exam for t, _ms in r["pulse_lobby"]
+                                  if t_lobby <= t <= t_press)
+        by_phase = {}
+        for r in exam:
+            for phase, kinds in r["by_phase"].items():
+                by_phase.setdefault(phase, Counter()).update(kinds)
+        exam_kinds = by_phase.get("exam", Counter())
+        n_started = len(starts)
 
         results = {}
         for r in exam:
@@ -1038,7 +1444,6 @@ def main(argv=None):
         # n, latencies, requests, server CPU s, generator CPU s, database server CPU s,
         # machine busy s, machine idle s
         totals = {what: [0, [], 0, 0.0, 0.0, 0.0, 0.0, 0.0] for what in ("save", "bare")}
-        gen_pids = {p.pid for p in procs}
         for _round in range(args.sat_rounds):
             for what in ("save", "bare"):
                 t_start = time.time() + 1.0
@@ -1071,8 +1476,22 @@ def main(argv=None):
         for pipe in pipes:
             pipe.send({"op": "quit"})
 
-        start_lat = [v for r in exam for v in r["start_lat"]]
         save_lat = [v for r in exam for v in r["save_lat"]]
+        lobby_lat = [v for r in exam for v in r["lobby_lat"]]
+        pulse_lobby = [ms for r in exam for _t, ms in r["pulse_lobby"]]
+        pulse_exam = [ms for r in exam for ms in r["pulse_exam"]]
+        window_s = t_all - t_press
+        lobby_s = t_press - t_lobby
+        per_bare = sat["bare"][2]
+
+        def per_start(i):
+            return None if start_cpu is None else round(start_cpu[i] * 1000 / n_started, 2)
+
+        def per_start_net(i):
+            # Less what the lobby's pulses cost over the same length of time before it.
+            if start_cpu is None or lobby_cpu is None or lobby_s <= 0:
+                return None
+            return round((start_cpu[i] - lobby_cpu[i] / lobby_s * window_s) * 1000 / n_started, 2)
         errors = merge_counts(r["errors"] for r in final)
         counts = merge_counts(r["counts"] for r in final)
         out = {
@@ -1081,7 +1500,8 @@ def main(argv=None):
             "workers": args.workers, "threads": args.threads,
             "think_s": args.think, "duration_s": args.duration, "kill_every_s": args.kill_every,
             "position_pings": not args.no_position_pings,
-            "started": sum(r["started"] for r in exam), "attempts_in_db": n_attempts,
+            "start_mode": args.start,
+            "in_lobby": in_lobby, "started": n_started, "attempts_in_db": n_attempts,
             "answers_acknowledged": acked + s_acked,
             "answers_lost": lost + s_lost,
             "answers_stored_unacknowledged": unacked_stored + s_unacked_stored,
@@ -1089,8 +1509,49 @@ def main(argv=None):
             "errors": sum(errors.values()),
             "errors_retried_ok": sum(r["errors_retried_ok"] for r in final),
             "errors_by_kind": errors,
-            "start_p50_ms": pct(start_lat, 50), "start_p99_ms": pct(start_lat, 99),
-            "start_max_ms": pct(start_lat, 100),
+            # The start (see bench/README, "The exam room's start"): from the announced start
+            # moment (the press + SIGNAL_LEAD_SECONDS; T0 with --start self) to each page's
+            # first question usable, max(its start moment, the moment it had the key).
+            "start_p50_ms": pct(from_announced, 50), "start_p99_ms": pct(from_announced, 99),
+            "start_max_ms": pct(from_announced, 100),
+            # The same from the proctor's press (the lead by design included).
+            "start_from_press_p50_ms": pct(from_press, 50),
+            "start_from_press_p99_ms": pct(from_press, 99),
+            "start_from_press_max_ms": pct(from_press, 100),
+            "start_lead_ms": round((t_announced - t_press) * 1000, 1),
+            "signal_reply_ms": round((t_signal_reply - t_press) * 1000, 1),
+            "key_from_press_p50_ms": pct(key_from_press, 50),
+            "key_from_press_p99_ms": pct(key_from_press, 99),
+            "key_from_press_max_ms": pct(key_from_press, 100),
+            "key_after_start": late,
+            "on_time_start_p50_ms": pct(page_start, 50),
+            "on_time_start_p99_ms": pct(page_start, 99),
+            "on_time_start_max_ms": pct(page_start, 100),
+            "start_window_s": round(window_s, 2),
+            # The servers' CPU from the press until every candidate had started, per started
+            # candidate; _net less the lobby's steady cost (its pulses) over as long a time.
+            "server_cpu_ms_per_start": per_start(0),
+            "server_cpu_ms_per_start_net": per_start_net(0),
+            "start_to_bare": None if start_cpu is None or not per_bare
+            else round(start_cpu[0] * 1000 / n_started / per_bare, 2),
+            "start_net_to_bare": None if per_start_net(0) is None or not per_bare
+            else round(per_start_net(0) / per_bare, 2),
+            "generator_cpu_ms_per_start": per_start(1),
+            "db_cpu_ms_per_start": per_start(2),
+            "lobby_seconds": round(lobby_s, 1),
+            "lobby_server_cpu_pct": None if lobby_cpu is None or lobby_s <= 0
+            else round(100 * lobby_cpu[0] / lobby_s, 1),
+            "lobby_pulses_per_s": round(pulses_lobby_window / lobby_s, 1) if lobby_s > 0 else None,
+            "server_cpu_ms_per_lobby_pulse": None if lobby_cpu is None or not pulses_lobby_window
+            else round(lobby_cpu[0] * 1000 / pulses_lobby_window, 2),
+            "lobby_enter_p50_ms": pct(lobby_lat, 50), "lobby_enter_p99_ms": pct(lobby_lat, 99),
+            "pulse_p50_ms": pct(pulse_lobby + pulse_exam, 50),
+            "pulse_p95_ms": pct(pulse_lobby + pulse_exam, 95),
+            "pulse_p99_ms": pct(pulse_lobby + pulse_exam, 99),
+            "pulse_lobby_p95_ms": pct(pulse_lobby, 95), "pulse_exam_p95_ms": pct(pulse_exam, 95),
+            # Between each candidate's start and its deadline: what its page sent.
+            "exam_requests_by_kind": dict(sorted(exam_kinds.items())),
+            "pulse_share_exam": round(exam_kinds["pulse"] / max(1, sum(exam_kinds.values())), 3),
             "save_p50_ms": pct(save_lat, 50), "save_p95_ms": pct(save_lat, 95),
             "save_p99_ms": pct(save_lat, 99), "save_max_ms": pct(save_lat, 100),
             "saves_during_exam": len(save_lat),

@@ -5,7 +5,11 @@
 
 One `cbt serve` (one worker, one thread) on loopback, one signed-in candidate with an
 attempt, then N sequential keep-alive requests of each kind: GET /healthz (the floor: the
-WSGI stack and nothing else), POST answers (the save path), POST position, GET state. The
+WSGI stack and nothing else), POST answers (the save path), POST position, GET state, GET
+pulse (what every page asks every few seconds), GET the exam page. Before that, the start,
+each of --starts candidates once per kind: POST start (into the lobby: the form drawn),
+GET the lobby page (the questions sealed), POST begin (the candidate's own 開始: the clock
+starts, the key comes back). The
 figure is the server's CPU time (user+system, from /proc) divided by the requests, so it
 holds on a busy machine better than a latency would. --profile DIR runs py-spy on the
 worker during each phase and writes its collapsed stacks there
@@ -117,8 +121,8 @@ def main(argv=None):
                                        pg_dir, str(port)], text=True).strip()
     servers = None
     try:
-        names, session_id, _sat, _n = setup_database(url, instance, args.starts + 1, 3600,
-                                                     fast_hash=True)
+        names, session_id, _sat, _n, _proctor = setup_database(url, instance, args.starts + 1,
+                                                               3600, fast_hash=True)
         env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance, SECRET_KEY="bench")
         servers = Servers(1, env, 1, 1, tmp)
         servers.start_all()
@@ -132,10 +136,11 @@ def main(argv=None):
             return c
 
         figures = {}
-        # The start: POST start (draws a form, stores the attempt) and the first page view,
-        # each candidate once, as at the synchronized start of a session.
+        # The start, each candidate once per kind: POST start (into the lobby: draws a form,
+        # stores the attempt, its clock waiting), the lobby page (questions sealed), then POST
+        # begin (the candidate's own 開始: the clock starts, the reply brings the key).
         starters = [signed_in(u) for u in names[1:]]
-        for kind in ("start", "first_page"):
+        for kind in ("start", "lobby_page", "begin"):
             spy = _spy(args.profile, servers, kind)
             cpu0, t0 = servers.cpu_s(), time.perf_counter()
             for s in starters:
@@ -143,9 +148,14 @@ def main(argv=None):
                     st, _, s.loc = s.call("POST", f"/exam/sessions/{session_id}/start",
                                           form={"csrf_token": s.csrf})
                     assert st == 302 and "/attempts/" in s.loc, st
-                else:
-                    st, _, _ = s.call("GET", urlsplit(s.loc).path)
+                elif kind == "lobby_page":
+                    st, html, _ = s.call("GET", urlsplit(s.loc).path)
                     assert st == 200, st
+                    s.state, s.csrf, _items, sealed = parse_exam_page(html)
+                    assert s.state["phase"] == "lobby" and sealed, s.state["phase"]
+                else:
+                    st, text, _ = s.call("POST", s.state["urls"]["begin"], body={})
+                    assert st == 200 and json.loads(text)["key"], (st, text[:200])
             cpu, wall = servers.cpu_s() - cpu0, time.perf_counter() - t0
             _stop(spy)
             _report(figures, kind, cpu, wall, len(starters))
@@ -153,7 +163,11 @@ def main(argv=None):
         c = signed_in(names[0])
         st, _, loc = c.call("POST", f"/exam/sessions/{session_id}/start", form={"csrf_token": c.csrf})
         st, html, _ = c.call("GET", urlsplit(loc).path)
-        state, c.csrf, items = parse_exam_page(html)
+        state, c.csrf, _items, _sealed = parse_exam_page(html)
+        st, text, _ = c.call("POST", state["urls"]["begin"], body={})
+        assert st == 200, (st, text[:200])
+        st, html, _ = c.call("GET", urlsplit(loc).path)         # started: the questions shown
+        state, c.csrf, items, _sealed = parse_exam_page(html)
         seq = state["seq"]
         import random
         rng = random.Random(1)
@@ -175,6 +189,7 @@ def main(argv=None):
             "position": lambda: c.call("POST", state["urls"]["position"],
                                        body={"position": rng.randint(1, len(items))}),
             "state": lambda: c.call("GET", state["urls"]["state"]),
+            "pulse": lambda: c.call("GET", state["urls"]["pulse"]),
             "page": lambda: c.call("GET", urlsplit(loc).path),
         }
         for kind, fn in kinds.items():
@@ -198,6 +213,9 @@ def main(argv=None):
             cpu, wall, n = sorted(phases, key=lambda p: p[0] / p[2])[len(phases) // 2]
             _report(figures, kind, cpu, wall, n)
         figures["save_over_healthz"] = round(figures["save_ms"] / figures["healthz_ms"], 2)
+        figures["pulse_over_healthz"] = round(figures["pulse_ms"] / figures["healthz_ms"], 2)
+        figures["state_over_healthz"] = round(figures["state_ms"] / figures["healthz_ms"], 2)
+        figures["begin_over_healthz"] = round(figures["begin_ms"] / figures["healthz_ms"], 2)
         figures["db"] = args.db
         print(json.dumps(figures))
     finally:
