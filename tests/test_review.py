@@ -292,7 +292,9 @@ def test_list_numbers_match_the_stored_scores(app):
     # The histogram with its 70% line, and the per-area chart: inline SVG, no style attribute.
     assert 'id="histogram"' in page and 'id="pass-line"' in page and "合格基準 70%" in page
     assert 'id="area-chart"' in page
-    assert "style=" not in page and "<script" not in page
+    # No inline script: the only scripts are files (the display options' prefs.js).
+    assert "style=" not in page
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/prefs.js">']
 
 
 def _row(page, key):
