@@ -203,7 +203,7 @@ def random_response(qtype, values, rng, avoid=None):
 class Cand:
     __slots__ = ("username", "cookies", "csrf", "attempt", "urls", "seq", "items", "deadline",
                  "acked", "unacked", "give_up_at", "done", "rng", "current", "stored_pos", "synced",
-                 "sealed", "v", "phase", "key_at", "starts_at", "usable_at")
+                 "sealed", "v", "phase", "key_at", "starts_at", "usable_at", "heard_at")
 
     def __init__(self, username, seed):
         self.username = username
@@ -228,6 +228,7 @@ class Cand:
         self.key_at = None           # wall clock: when the page had the key
         self.starts_at = None        # wall clock: the start moment as this page computed it
         self.usable_at = None        # wall clock: max(starts_at, key_at)
+        self.heard_at = 0.0          # when a pulse or a save's reply last gave the room's number
 
     def cookie_header(self):
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -496,7 +497,9 @@ class Generator:
                 c.acked[pos] = (ack["seq"], cid, response)
                 c.unacked.pop(pos, None)
                 c.deadline = time.time() + ack["remaining_ms"] / 1000
-                c.synced = time.time()
+                c.synced = c.heard_at = time.time()    # the next pulse waits a full beat
+                if ack.get("v") is not None and ack["v"] != c.v and c.phase == "exam":
+                    asyncio.ensure_future(self.heard_change(c, ack["v"]))
                 if record:
                     self.save_lat.append((time.perf_counter() - t) * 1000)
                 self.counts["saves_acked"] += 1
@@ -564,14 +567,23 @@ class Generator:
                 b = json.loads(text)
                 c.deadline = time.time() + b["remaining_ms"] / 1000
 
+    async def heard_change(self, c: Cand, v):
+        if await self.read_state(c, "state_on_save") is not None:
+            c.v = v
+
     async def pulse_exam_loop(self, c: Cand):
-        """While sitting, the page asks for the pulse every 5 s (+-20%) and reads its state
-        when the room's number changes (a proctor acted)."""
+        """While sitting, the page asks for the pulse 5 s (+-20%) after it last heard the
+        room's number (from a pulse or a save's reply, as exam.js) and reads its state when
+        the number changes (a proctor acted)."""
+        c.heard_at = time.time()
         while not c.done:
-            await asyncio.sleep(jittered(EXAM_PULSE_S, c.rng))
+            wait = jittered(EXAM_PULSE_S, c.rng)
+            while not c.done and (left := c.heard_at + wait - time.time()) > 0:
+                await asyncio.sleep(left)
             if c.done:
                 return
             v = await self.pulse(c)
+            c.heard_at = time.time()
             if v is not None and v != c.v and not c.done:
                 if await self.read_state(c, "state_on_pulse") is not None:
                     c.v = v

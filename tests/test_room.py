@@ -228,6 +228,20 @@ def test_time_given_to_one_and_to_the_room(app, room):
         assert act(proctor, f"/room/{sid}/seats/{uid}/time", minutes=bad, reason="r").status_code == 409
 
 
+def test_a_saves_reply_carries_the_rooms_number(app, room):
+    """The page hears a proctor's action in a save's reply as in a pulse (and skips a pulse)."""
+    from app.exam.lobby import forget_room
+    sid, candidate, proctor, uid = room
+    attempt_id = running(app, candidate, sid)
+    first = save(candidate, app, attempt_id, 0).json
+    assert first["v"] == candidate.get(f"/exam/attempts/{attempt_id}/pulse").json["v"]
+    assert act(proctor, f"/room/{sid}/seats/{uid}/time", minutes=5, reason="機器の不具合").json["ok"]
+    with app.app_context():
+        forget_room(sid)          # as the room's cache is after a second
+    second = save(candidate, app, attempt_id, first["seq"]).json
+    assert second["ok"] and second["v"] == first["v"] + 1
+
+
 def test_a_move_pauses_gives_the_lost_time_back_and_signs_the_failed_pc_out(app, room):
     sid, candidate, proctor, uid = room
     attempt_id = running(app, candidate, sid)

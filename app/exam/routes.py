@@ -24,7 +24,7 @@ from .attempts import (Refused, attempt_questions, close_if_expired, open_attemp
 from .forms import StartForm, SubmitAttemptForm
 from .fragments import question_html
 from .lobby import access_code_refusal, attempt_state, registration_of, room
-from .saving import prepare_save, store_save
+from .saving import facts, prepare_save, store_save
 from .sealed import seal
 
 
@@ -195,9 +195,12 @@ def save(attempt_id: int):
             if stored:
                 ack, deadline = stored
                 request.environ[ENVIRON_USER_ID] = uid          # for the access log line
+                # v: the room's number, as the pulse gives it; a page that saves hears a
+                # proctor's action here and skips its next pulse.
                 return jsonify(ok=True, seq=ack.seq, duplicate=False,
                                saved_at=ack.saved_at.isoformat() + "Z",
-                               remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)))
+                               remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)),
+                               v=room(facts(attempt_id).session_id).control_seq)
     return _checked_save(attempt_id, body, now)
 
 
@@ -226,9 +229,11 @@ def _save(attempt_id: int, body, now):
             db.session.commit()
         return error_response(exc.status, exc.message, exc.code, **exc.extra)
     remaining_ms = _remaining_ms(attempt, now)     # before the commit expires `attempt`
+    session_id = attempt.session_id
     db.session.commit()
     return jsonify(ok=True, seq=ack.seq, duplicate=ack.duplicate,
-                   saved_at=ack.saved_at.isoformat() + "Z", remaining_ms=remaining_ms)
+                   saved_at=ack.saved_at.isoformat() + "Z", remaining_ms=remaining_ms,
+                   v=room(session_id).control_seq)
 
 
 @bp.post("/attempts/<int:attempt_id>/position")

@@ -78,6 +78,13 @@
     var every = started ? 5000 : 3000;
     pulseTimer = setTimeout(pulse, every * (0.8 + Math.random() * 0.4));
   }
+  // A save's reply carries the room's number too: a page that saves hears a proctor's
+  // action there, and its next pulse waits a full beat.
+  function heard(v) {
+    if (typeof v !== "number" || stopped) return;
+    if (v !== state.v) readState(true).catch(function () {});
+    else schedulePulse();
+  }
   function pulse() {
     request("GET", state.urls.pulse).then(function (r) {
       if (r.status === 200 && r.body.ok) {
@@ -363,6 +370,7 @@
         retryDelay = 1000;
         lastSaved = new Date();
         syncClock(r.body.remaining_ms);
+        heard(r.body.v);
         setStatus(queue.length ? "保存中…" : "保存しました（" + hhmmss(lastSaved) + "）", "ok");
         pump();
       } else if (r.status === 409 && (r.body.error === "paused" || r.body.error === "not_started")) {
