@@ -1105,11 +1105,11 @@ class MachineLoad:
 
 
 class Browser:
-    """One signed-in user's browser on loopback, without asyncio: the proctor. A fresh
-    connection per request (the proctor acts rarely; the server closes idle ones)."""
+    """One signed-in user's browser tab on loopback, without asyncio (the proctor here;
+    request_cpu.py's candidates): one keep-alive connection, its cookies."""
 
     def __init__(self, port):
-        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies = {}
         self.csrf = None
 
@@ -1124,13 +1124,16 @@ class Browser:
         elif form is not None:
             data = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            text = resp.read().decode()
-        finally:
-            conn.close()
+        for attempt in (1, 2):      # the server closes idle keep-alive connections
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                text = resp.read().decode()
+                break
+            except (ConnectionError, http.client.RemoteDisconnected):
+                self.conn.close()
+                if attempt == 2:
+                    raise
         for value in resp.headers.get_all("Set-Cookie") or []:
             name, _, rest = value.partition("=")
             v = rest.split(";", 1)[0]

@@ -20,10 +20,8 @@ Its last line is one JSON object: {"healthz_ms": ..., "save_ms": ..., ...}.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -32,45 +30,11 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exam_load import (CSRF_RE, PASSWORD, ROOT, Servers, children, parse_exam_page,  # noqa: E402
+from exam_load import (PASSWORD, ROOT, Browser, Servers, children, parse_exam_page,  # noqa: E402
                        random_response, setup_database)
-
-
-class Client:
-    """One keep-alive connection with a cookie, like one browser tab."""
-    loc = None
-
-    def __init__(self, port):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookie = ""
-        self.csrf = ""
-
-    def call(self, method, path, body=None, form=None):
-        headers = {"Cookie": self.cookie} if self.cookie else {}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers.update({"Content-Type": "application/json", "X-CSRFToken": self.csrf,
-                            "Accept": "application/json"})
-        elif form is not None:
-            data = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        for attempt in (1, 2):      # the server closes idle keep-alive connections
-            try:
-                self.conn.request(method, path, body=data, headers=headers)
-                resp = self.conn.getresponse()
-                text = resp.read().decode()
-                break
-            except (ConnectionError, http.client.RemoteDisconnected):
-                self.conn.close()
-                if attempt == 2:
-                    raise
-        for value in resp.headers.get_all("Set-Cookie") or []:
-            self.cookie = value.split(";", 1)[0]
-        return resp.status, text, resp.headers.get("Location")
 
 
 def _spy(directory, servers, kind):
@@ -127,12 +91,8 @@ def main(argv=None):
         servers = Servers(1, env, 1, 1, tmp)
         servers.start_all()
         def signed_in(username):
-            c = Client(servers.ports[0])
-            st, html, _ = c.call("GET", "/login")
-            c.call("POST", "/login", form={"username": username, "password": PASSWORD,
-                                           "csrf_token": CSRF_RE.search(html).group(1)})
-            st, html, _ = c.call("GET", "/exam/")
-            c.csrf = CSRF_RE.search(html).group(1)
+            c = Browser(servers.ports[0])
+            c.sign_in(username, PASSWORD, "/exam/")
             return c
 
         figures = {}

@@ -30,6 +30,7 @@ from ..extensions import db
 from ..models import AnswerStep, Attempt, ExamSession, Registration, SessionDetail, User
 from ..review.scoring import score_with_corrections
 from ..sessions.eligibility import start_refusals
+from ..sessions.registrations import registration_of
 
 log = logging.getLogger("cbt.exam")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -41,11 +42,6 @@ class Refused(Exception):
     def __init__(self, status: int, code: str, message: str, **extra):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
-
-
-def is_registered(session: ExamSession, user: User) -> bool:
-    return db.session.scalar(select(Registration.id).where(
-        Registration.session_id == session.id, Registration.user_id == user.id)) is not None
 
 
 def open_sessions_for(user: User, now: datetime) -> list[ExamSession]:
@@ -67,8 +63,7 @@ def open_attempt(session: ExamSession, user: User, now: datetime) -> Attempt:
     existing = find_attempt(session.id, user.id)
     if existing:
         return existing
-    registration = db.session.scalar(select(Registration).where(
-        Registration.session_id == session.id, Registration.user_id == user.id))
+    registration = registration_of(session.id, user.id)
     if registration is None:
         raise Refused(403, "not_registered", "この検定の受検者として登録されていません。")
     # 第3-2, 第3-4 at the moment of entering (a pass or admission may have changed since
@@ -118,8 +113,7 @@ def begin_attempt(attempt: Attempt, session: ExamSession, start: datetime) -> bo
     """Start the clock of an attempt waiting in the lobby, at `start` (now, or the room's
     start). False, and nothing changed, if it was not waiting. The deadline counts from the
     start, with the candidate's extra time."""
-    registration = db.session.scalar(select(Registration).where(
-        Registration.session_id == session.id, Registration.user_id == attempt.user_id))
+    registration = registration_of(session.id, attempt.user_id)
     extra = 0 if registration is None else extra_seconds(
         session.duration_minutes, registration.extra_minutes, registration.extra_percent)
     deadline = deadline_at(start, session.duration_minutes, session.closes_at, extra)

@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, jsonify, redirect, request, url_for
+from flask import abort, g, jsonify, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from scoring import access
 from scoring.timing import remaining_ms
@@ -94,7 +93,8 @@ def _room_access():
     session_id = _session_of_request()
     if session_id is None:
         return None
-    r = room(session_id)
+    # Kept for the request: the save's and the pulse's replies give its number.
+    r = g.room = room(session_id)
     if not r.networks and not r.seb_keys:
         return None
     refusal = access.check(address=request.remote_addr or "", networks=list(r.networks),
@@ -155,7 +155,7 @@ def pulse(attempt_id: int):
     principal = session_user()
     known = facts(attempt_id)
     if principal is not None and known is not None and known.owner == principal[0]:
-        return jsonify(ok=True, v=room(known.session_id).control_seq)
+        return jsonify(ok=True, v=g.room.control_seq)
     return _checked_pulse(attempt_id)
 
 
@@ -174,14 +174,7 @@ def attempt_state(attempt: Attempt, now) -> dict:
     time left (standing still while paused), when it starts if it has not yet, why it is
     paused, the room's control sequence, and, once started, the key of the sealed
     questions."""
-    if attempt.finished:
-        phase = "finished"
-    elif attempt.pause_scope == "lobby":
-        phase = "lobby"
-    elif attempt.paused_at is not None:
-        phase = "paused"
-    else:
-        phase = "running"
+    phase = attempt.phase
     starts_in = max(0, int((attempt.started_at - now).total_seconds() * 1000)) \
         if phase == "running" and attempt.started_at > now else 0
     return {"ok": True, "seq": attempt.last_seq, "finished": attempt.finished, "phase": phase,
@@ -190,8 +183,3 @@ def attempt_state(attempt: Attempt, now) -> dict:
             "pause_reason": attempt.pause_reason if phase == "paused" else None,
             "v": room(attempt.session_id).control_seq,
             "key": key_b64(attempt) if phase in ("running", "paused") else None}
-
-
-def registration_of(session_id: int, user_id: int) -> Registration | None:
-    return db.session.scalar(select(Registration).where(Registration.session_id == session_id,
-                                                        Registration.user_id == user_id))

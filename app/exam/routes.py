@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,8 +23,9 @@ from .attempts import (Refused, attempt_questions, close_if_expired, open_attemp
                        submit_attempt)
 from .forms import StartForm, SubmitAttemptForm
 from .fragments import question_html
-from .lobby import access_code_refusal, attempt_state, registration_of, room
-from .saving import facts, prepare_save, store_save
+from ..sessions.registrations import registration_of
+from .lobby import access_code_refusal, attempt_state, room
+from .saving import prepare_save, store_save
 from .sealed import seal
 
 
@@ -200,7 +201,7 @@ def save(attempt_id: int):
                 return jsonify(ok=True, seq=ack.seq, duplicate=False,
                                saved_at=ack.saved_at.isoformat() + "Z",
                                remaining_ms=max(0, int((deadline - now).total_seconds() * 1000)),
-                               v=room(facts(attempt_id).session_id).control_seq)
+                               v=g.room.control_seq)
     return _checked_save(attempt_id, body, now)
 
 
@@ -229,11 +230,10 @@ def _save(attempt_id: int, body, now):
             db.session.commit()
         return error_response(exc.status, exc.message, exc.code, **exc.extra)
     remaining_ms = _remaining_ms(attempt, now)     # before the commit expires `attempt`
-    session_id = attempt.session_id
     db.session.commit()
     return jsonify(ok=True, seq=ack.seq, duplicate=ack.duplicate,
                    saved_at=ack.saved_at.isoformat() + "Z", remaining_ms=remaining_ms,
-                   v=room(session_id).control_seq)
+                   v=g.room.control_seq)
 
 
 @bp.post("/attempts/<int:attempt_id>/position")

@@ -153,6 +153,16 @@ class Attempt(db.Model):
     def finished(self) -> bool:
         return self.submitted_at is not None
 
+    @property
+    def phase(self) -> str:
+        """finished, lobby (entered, clock not started), paused (by a proctor) or running
+        (which includes the few seconds before a start on the signal)."""
+        if self.finished:
+            return "finished"
+        if self.pause_scope == "lobby":
+            return "lobby"
+        return "paused" if self.paused_at is not None else "running"
+
 
 class AnswerStep(db.Model):
     """Append-only: every save is a new row; the current answer is the latest step."""

@@ -23,6 +23,7 @@ from scoring.timing import SIGNAL_LEAD_SECONDS, extra_seconds, remaining_ms, res
 from ..core import audit
 from ..exam.attempts import begin_waiting, submit_attempt
 from ..extensions import db
+from ..sessions.registrations import registration_of
 from ..models import (AnswerStep, Attempt, ExamSession, Proctor, Registration, RoomEvent,
                       SessionDetail, User)
 
@@ -92,7 +93,7 @@ def _reason(text) -> str:
 
 def _not_in_lobby(attempt: Attempt) -> None:
     """Time given before the start would be lost: the start sets the deadline afresh."""
-    if attempt.pause_scope == "lobby" and not attempt.finished:
+    if attempt.phase == "lobby":
         raise RoomError("この受検者はまだ開始前です。時間の追加は開始後に行ってください"
                         "（事前に決まった延長は合理的配慮として登録します）。")
 
@@ -287,8 +288,7 @@ def terminate(attempt: Attempt, note: str, by: User, now: datetime) -> None:
 def note(session: ExamSession, user_id: int, text: str, by: User, now: datetime) -> None:
     """An irregularity note against a candidate (shown on their review sheet)."""
     text = _reason(text)
-    if db.session.scalar(select(Registration.id).where(Registration.session_id == session.id,
-                                                       Registration.user_id == user_id)) is None:
+    if registration_of(session.id, user_id) is None:
         raise RoomError("この検定の受検者ではありません。")
     _log(session.id, "note", text, by, attempt=_attempt_of(session, user_id), user_id=user_id,
          now=now)
@@ -362,12 +362,8 @@ def seats(session: ExamSession, now: datetime) -> list[Seat]:
             continue
         if a.finished:
             state = {"deadline": "deadline", "terminated": "terminated"}.get(a.submitted_by, "submitted")
-        elif a.pause_scope == "lobby":
-            state = "lobby"
-        elif a.paused_at is not None:
-            state = "paused"
         else:
-            state = "answering"
+            state = {"running": "answering"}.get(a.phase, a.phase)
         saved = last_save.get(a.id)
         out.append(Seat(reg.user_id, a.id, state, a.last_position, answered.get(a.id, 0),
                         len(a.form), None if a.finished else remaining_ms(a.deadline, now, a.paused_at),

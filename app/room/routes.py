@@ -22,6 +22,7 @@ from ..exam.lobby import forget_room
 from ..extensions import db
 from ..models import (Affiliation, Attempt, ExamSession, Proctor, Registration, SessionDetail, Staff,
                       User, utcnow)
+from ..sessions.registrations import registration_of
 from . import bp
 from .ops import (MAX_MINUTES, MAX_REASON, STATE_NAMES, RoomError, add_time, add_time_room,
                   give_signal, may_proctor, move, new_access_code, note, pause, pause_room, resume,
@@ -71,8 +72,7 @@ def _minutes(name: str = "minutes"):
 
 
 def _seat_attempt(session: ExamSession, user_id: int) -> Attempt:
-    if db.session.scalar(select(Registration.id).where(Registration.session_id == session.id,
-                                                       Registration.user_id == user_id)) is None:
+    if registration_of(session.id, user_id) is None:
         abort(404)
     attempt = db.session.scalar(select(Attempt).where(Attempt.session_id == session.id,
                                                       Attempt.user_id == user_id))

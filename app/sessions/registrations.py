@@ -36,6 +36,11 @@ def search_staff(q: str = "", affiliation_id: int | None = None, limit: int = 20
     return rows, total
 
 
+def registration_of(session_id: int, user_id: int) -> Registration | None:
+    return db.session.scalar(select(Registration).where(Registration.session_id == session_id,
+                                                        Registration.user_id == user_id))
+
+
 def registered_user_ids(session: ExamSession) -> set[int]:
     return set(db.session.scalars(select(Registration.user_id).where(Registration.session_id == session.id)))
 
@@ -88,8 +93,7 @@ def register_staff(session: ExamSession, staff: list[Staff], actor: User, now: d
 
 
 def unregister(session: ExamSession, user_id: int, actor: User) -> None:
-    reg = db.session.scalar(select(Registration).where(Registration.session_id == session.id,
-                                                       Registration.user_id == user_id))
+    reg = registration_of(session.id, user_id)
     if reg is None:
         raise OperationRefused("この受検者は登録されていません。")
     if db.session.scalar(select(Attempt.id).where(Attempt.session_id == session.id,

@@ -162,7 +162,7 @@ def accommodation_refusal(registration: Registration) -> str | None:
     """Why the extra time can no longer change, or None (see the module docstring)."""
     attempt = db.session.scalar(select(Attempt).where(Attempt.session_id == registration.session_id,
                                                       Attempt.user_id == registration.user_id))
-    if attempt is None or (attempt.pause_scope == "lobby" and not attempt.finished):
+    if attempt is None or attempt.phase == "lobby":
         return None
     return ("この受検者は既に試験を開始しているため、延長時間は変更できません。受検中に時間が"
             "必要な場合は、試験監督者が試験会場の画面で「時間追加」を行ってください（理由とともに記録されます）。")

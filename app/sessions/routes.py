@@ -16,8 +16,8 @@ from ..banks.versions import current_version, snapshot
 from ..core.filters import jst
 from ..exam.lobby import forget_room
 from ..extensions import db
-from ..models import (SESSION_FORMATS, Admission, Affiliation, BankVersion, ExamSession,
-                      Registration, Staff, User, utcnow)
+from ..models import (SESSION_FORMATS, Admission, Affiliation, BankVersion, ExamSession, Staff,
+                      User, utcnow)
 from ..room.ops import may_proctor
 from . import bp, registrations, room_settings
 from .eligibility import refusals_for
@@ -396,8 +396,7 @@ def proctor_remove(session_id: int, user_id: int):
 @role_required(*MANAGE)
 def accommodation(session_id: int, user_id: int):
     session = _session_or_404(session_id)
-    registration = db.session.scalar(select(Registration).where(
-        Registration.session_id == session.id, Registration.user_id == user_id))
+    registration = registrations.registration_of(session.id, user_id)
     if registration is None:
         abort(404)
     form = AccommodationForm()
