@@ -45,6 +45,8 @@
     clearTimeout(pulseTimer);
     $("blocker-msg").textContent = message;
     $("blocker").hidden = false;
+    // The page behind the notice can be neither tabbed to nor tapped: only 再読み込み.
+    ["lobby", "exam"].forEach(function (id) { if ($(id)) $(id).inert = true; });
     $("blocker-reload").focus();
   }
 
@@ -249,8 +251,41 @@
     $("prev").disabled = pos === 1;
     $("next").disabled = pos === state.count;
     if (location.hash !== "#q=" + pos) history.replaceState(null, "", "#q=" + pos);
-    if (focus) $("qh-" + pos).focus();
+    if (focus) {
+      closePanel(false);
+      $("qh-" + pos).focus({ preventScroll: true });
+      reveal(sections[pos - 1]);
+    }
     rememberPosition(pos);
+  }
+
+  // The question's top just below the sticky bar, when it is hidden under the bar or far
+  // down the screen (次の問題 tapped at the foot of a long question on a phone).
+  function reveal(section) {
+    var bar = document.querySelector(".exam-bar").getBoundingClientRect();
+    var top = section.getBoundingClientRect().top;
+    var below = Math.max(0, bar.bottom) + 8;
+    if (top < below || top > window.innerHeight / 3) window.scrollBy(0, top - below);
+  }
+
+  // ---- the question panel on a narrow screen -------------------------------------------
+  // There the panel is closed under the bar's 問題一覧; opened, it lies over the page just
+  // below the bar, its current question focused. A choice, Escape or 問題一覧 closes it.
+  var toggle = $("qnav-toggle"), panel = $("qnav");
+  function panelOpen() { return panel.classList.contains("open"); }
+  function openPanel() {
+    var bar = document.querySelector(".exam-bar").getBoundingClientRect();
+    panel.style.setProperty("--panel-top", Math.max(0, Math.round(bar.bottom)) + 4 + "px");
+    panel.classList.add("open");
+    toggle.setAttribute("aria-expanded", "true");
+    var here = panel.querySelector(".qnav-btn.current") || panel.querySelector(".qnav-btn");
+    if (here) here.focus();
+  }
+  function closePanel(refocus) {
+    if (!panelOpen()) return;
+    panel.classList.remove("open");
+    toggle.setAttribute("aria-expanded", "false");
+    if (refocus) toggle.focus();
   }
 
   // Tell the server which question is on screen, so signing in again resumes there. Every
@@ -448,6 +483,7 @@
     $("hold-why").textContent = why;
     $("hold-wait").textContent = wait;
     $("hold-time").textContent = time;
+    closePanel(false);
     layout.hidden = true;
     holdEl.hidden = false;
     if (was) holdEl.focus();      // read out by its name and description
@@ -590,6 +626,15 @@
     });
     navButtons.forEach(function (b) {
       b.addEventListener("click", function () { show(Number(b.dataset.goto), true); });
+    });
+    toggle.addEventListener("click", function () {
+      if (panelOpen()) closePanel(false); else openPanel();
+    });
+    panel.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && panelOpen()) { e.preventDefault(); closePanel(true); }
+    });
+    document.addEventListener("click", function (e) {     // a tap beside the open panel
+      if (panelOpen() && !panel.contains(e.target) && !toggle.contains(e.target)) closePanel(false);
     });
     $("prev").addEventListener("click", function () { show(current - 1, true); });
     $("next").addEventListener("click", function () { show(current + 1, true); });
