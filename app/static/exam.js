@@ -46,7 +46,11 @@
     $("blocker-msg").textContent = message;
     $("blocker").hidden = false;
     // The page behind the notice can be neither tabbed to nor tapped: only 再読み込み.
-    ["lobby", "exam"].forEach(function (id) { if ($(id)) $(id).inert = true; });
+    for (var el = $("blocker"); el.parentElement && el !== document.body; el = el.parentElement) {
+      Array.prototype.forEach.call(el.parentElement.children, function (other) {
+        if (other !== el) other.inert = true;
+      });
+    }
     $("blocker-reload").focus();
   }
 
