@@ -50,11 +50,21 @@ def sideways(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
+# What a finger or a pointer aims at (links inside a sentence are exempt from 2.5.8).
+TARGETS = ("button, a.button, input[type=submit], input[type=text], ul.chips a, label.choice, "
+           "label.flag, label.confirm-box, td.go a")
+SMALL_TARGETS = """sel => Array.from(document.querySelectorAll(sel))
+    .filter(e => e.getClientRects().length && !e.closest('[hidden]'))
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width < 24 || r.height < 24; })
+    .map(e => e.outerHTML.slice(0, 100))"""
+
+
 def check(page, artifacts, name: str) -> None:
-    """No sideways scrolling, no axe violation, and a screenshot."""
+    """No sideways scrolling, no axe violation, targets of 24 px at least, a screenshot."""
     page.screenshot(path=str(artifacts / f"phone-{name}.png"))
     assert sideways(page) <= 0, f"{name}: the page scrolls sideways by {sideways(page)} px"
     assert_accessible(page)
+    assert page.evaluate(SMALL_TARGETS, TARGETS) == [], f"{name}: targets under 24 px"
 
 
 def answer(section, nth: int = 0) -> None:
