@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from app.models import utcnow
 from tests.a11y import assert_accessible
+from tests.test_browser_room_candidate import act, beginner, proctor, user_id
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS, PageProblems, beginner_card, browser, confirm_and_start, current, enter_lobby,
     live_server, load_attempt, login_and_start, set_deadline, sign_in, wait_saved)
@@ -159,15 +160,19 @@ def test_the_exam_on_a_phone(app, live_server, browser, artifacts):
         expect(page.locator("#q-5")).to_be_visible()
         expect(page.locator("#qh-5")).to_be_focused()
 
-        # 次の問題 at the foot of a question taller than the screen (larger text makes most
-        # of them so): the next heading lies whole just below the sticky bar.
+        # 次の問題 at the foot of a question taller than the screen, to another as tall
+        # (larger text makes most of them so): the next heading lies whole just below the
+        # sticky bar, not under it.
         page.get_by_role("button", name="文字を大きく").tap()
-        for _ in range(35):
-            if page.evaluate("document.documentElement.scrollHeight > innerHeight + 300"):
+        tall = []
+        for _ in range(39):
+            tall.append(page.evaluate("document.documentElement.scrollHeight > innerHeight + 300"))
+            if tall[-2:] == [True, True]:
                 break
             page.locator("#next").tap()
         else:
-            pytest.fail("no question taller than the screen, even with larger text")
+            pytest.fail("no two questions in a row taller than the screen, even with larger text")
+        page.locator("#prev").tap()
         pos = int(current(page).get_attribute("data-position"))
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
         page.wait_for_function("() => window.scrollY > 200")
@@ -248,6 +253,44 @@ def test_the_confirm_page_counts_down_and_leaves_at_the_deadline(app, live_serve
         attempt = load_attempt(app, attempt_id)
         assert attempt["submitted_by"] == "deadline"
         assert attempt["submitted_at"] <= attempt["deadline"]
+        page.problems.check()
+    finally:
+        ctx.close()
+
+
+def test_the_confirm_page_follows_a_proctors_pause_and_time_given(app, live_server, browser, artifacts):
+    ctx, page = open_page(browser, PHONE)
+    try:
+        sid = beginner(app)
+        page.clock.install()
+        attempt_id = login_and_start(page, live_server)
+        page.goto(f"{live_server}/exam/attempts/{attempt_id}/confirm")
+        left, stopped, submit = (page.locator(s) for s in ("#confirm-remaining", "#confirm-stopped", "#submit-final"))
+        expect(left).to_have_text(re.compile(r"^(1:00:00|59:[0-5]\d)$"))
+        expect(stopped).to_be_hidden()
+        page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 0.1)
+        page.clock.fast_forward(2_000)                  # the first pulse learns the room's number
+        uid, p = user_id(app, "candidate1"), proctor(app, sid)
+
+        # A pause: heard at the next pulse; the clock stands still, submitting waits.
+        act(p, f"/room/{sid}/seats/{uid}/pause", reason="体調不良の申し出")
+        page.clock.fast_forward(7_000)
+        expect(stopped).to_be_visible()
+        expect(submit).to_be_disabled()
+        frozen = left.text_content()
+        page.clock.fast_forward(10_000)
+        expect(left).to_have_text(frozen)
+        page.screenshot(path=str(artifacts / "phone-confirm-paused.png"))
+        page.clock.resume()                     # axe waits on timers of its own
+        assert_accessible(page)
+
+        # The resume, and five minutes given: the clock runs on from the server's time.
+        act(p, f"/room/{sid}/seats/{uid}/resume", reason="回復")
+        act(p, f"/room/{sid}/seats/{uid}/time", minutes=5, reason="機器の不具合")
+        page.clock.fast_forward(7_000)
+        expect(stopped).to_be_hidden()
+        expect(submit).to_be_enabled()
+        expect(left).to_have_text(re.compile(r"^1:0[45]:\d\d$"))
         page.problems.check()
     finally:
         ctx.close()

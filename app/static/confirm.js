@@ -1,13 +1,15 @@
 // The confirm page's time left, counted down as on the exam page: from the server's
 // remaining time with the monotonic clock, never the device's wall clock. It follows the
-// server: the state is read again every minute and when the page comes back into view
-// (time given, a pause), and at zero, when the server has closed the attempt at its
-// deadline and the page moves on to the done page.
+// server as the exam page does: the pulse every few seconds hears a proctor's action (a
+// pause, time given, the end), the state is read again every minute and when the page
+// comes back into view, and at zero, when the server has closed the attempt at its
+// deadline, the page moves on to the done page.
 (function () {
   "use strict";
   var el = document.getElementById("confirm-remaining");
   if (!el) return;
   var stoppedNote = document.getElementById("confirm-stopped");
+  var submit = document.getElementById("submit-final");
   var announcer = document.getElementById("confirm-announcer");
   var base = Number(el.dataset.remainingMs), basePerf = performance.now();
   var paused = el.dataset.paused === "true";
@@ -34,10 +36,13 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
         if (s && s.ok && s.phase !== "finished") {
+          if (typeof s.v === "number") roomV = s.v;
           base = s.remaining_ms;
           basePerf = lastSync = performance.now();
           paused = s.phase === "paused";
           stoppedNote.hidden = !paused;
+          submit.disabled = paused;          // the server refuses a submission meanwhile
+          tick();
         } else if ((s && s.phase === "finished") || atZero) {
           leave();     // the done page closes the attempt at its deadline if none has yet
         }
@@ -64,6 +69,23 @@
     warn(ms);
     if (ms <= 0 && !paused && performance.now() - lastAsk >= 2000) readState(true);
   }
+
+  // The room's number changes with a proctor's action; the first reply gives it (a change
+  // before that is caught by the read every minute).
+  var roomV = null;
+  function pulse() {
+    if (leaving) return;
+    fetch(el.dataset.pulseUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) {
+        if (!b || typeof b.v !== "number") return;
+        if (roomV !== null && b.v !== roomV) readState(false);
+        roomV = b.v;
+      })
+      .catch(function () {})
+      .then(function () { setTimeout(pulse, 5000 * (0.8 + Math.random() * 0.4)); });
+  }
+  setTimeout(pulse, 1000);
 
   setInterval(tick, 250);
   setInterval(function () {
