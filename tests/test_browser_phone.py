@@ -294,3 +294,23 @@ def test_the_confirm_page_follows_a_proctors_pause_and_time_given(app, live_serv
         page.problems.check()
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "zoom400"])
+def test_the_bar_stays_one_line_with_larger_text_and_higher_contrast(app, live_server, browser, artifacts, size):
+    ctx, page = open_page(browser, SIZES[size])
+    try:
+        page.add_init_script("localStorage.setItem('cbt-pref-large', '1');"
+                             "localStorage.setItem('cbt-pref-contrast', '1');")
+        login_and_start(page, live_server)
+        expect(page.locator("html")).to_have_class(re.compile(r"\bpref-large\b.*\bpref-contrast\b"))
+        current(page).locator(".flag-box").check()
+        wait_saved(page)
+        assert box(page, ".exam-bar")["height"] <= 56
+        check(page, artifacts, f"{size}-prefs-exam")
+        page.locator("#qnav-toggle").click()
+        expect(page.locator('.qnav-btn[data-goto="1"]')).to_be_focused()
+        check(page, artifacts, f"{size}-prefs-panel")
+        page.problems.check()
+    finally:
+        ctx.close()
