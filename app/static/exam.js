@@ -496,6 +496,7 @@
     $("hold-wait").textContent = wait;
     $("hold-time").textContent = time;
     closePanel(false);
+    toggle.hidden = true;         // no panel to open while the questions are away
     layout.hidden = true;
     holdEl.hidden = false;
     if (was) holdEl.focus();      // read out by its name and description
@@ -520,6 +521,7 @@
     timerBox.classList.remove("stopped");
     holdEl.hidden = true;
     layout.hidden = false;
+    toggle.hidden = false;
     announce("試験を再開しました。残り時間は" + fmt(remaining()) + "です。");
     show(current, true);
     retryDelay = 1000;
