@@ -99,6 +99,14 @@ def test_lobby_exam_confirm_and_practice_reflow_and_pass_axe(app, live_server, b
         page.locator("#next").click()
         expect(page.locator("#q-2")).to_be_visible()
         check(page, artifacts, f"{size}-exam-next")
+        if size == "zoom400":
+            # Every question of the form reflows at 320 px, code blocks and long URLs too.
+            for pos in range(3, 41):
+                page.evaluate(f"location.hash = '#q={pos}'")
+                expect(page.locator(f"#q-{pos}")).to_be_visible()
+                assert sideways(page) <= 0, f"question {pos} scrolls sideways"
+                if page.locator(f"#q-{pos} pre").count():
+                    assert_accessible(page, f"#q-{pos}")
         if size != "desktop":
             page.locator("#qnav-toggle").click()
             expect(page.locator("#qnav")).to_be_visible()
