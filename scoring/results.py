@@ -174,3 +174,33 @@ def pooled_rates(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, int]
             cell[0] += c
             cell[1] += t
     return {k: Tally(c, t).rate for k, (c, t) in sums.items() if t}
+
+
+# --- what a candidate is shown --------------------------------------------------------
+
+@dataclass(frozen=True)
+class AreaRate:
+    """One area's share of a sheet (Table 2), so a candidate knows where to study."""
+    key: str
+    name: str
+    correct: int
+    total: int
+
+    @property
+    def rate(self) -> int:
+        return Tally(self.correct, self.total).rate
+
+    @property
+    def reached(self) -> bool:
+        """At the 70% of 第3-6 within this area (a guide only: the pass is on the whole)."""
+        return passes(self.correct, self.total)
+
+
+def area_rates(by_area: dict[str, tuple[int, int]], names: list[tuple[str, str]]) -> list[AreaRate]:
+    """A sheet's (correct, total) per area in the blueprint's order, `names` being (key,
+    name) pairs; an area with no question counted (none drawn, or all voided) is left out,
+    an area the blueprint does not name comes last under its key."""
+    named = dict(names)
+    order = [k for k, _n in names] + sorted(k for k in by_area if k not in named)
+    return [AreaRate(k, named.get(k, k), *by_area[k]) for k in order
+            if k in by_area and by_area[k][1] > 0]

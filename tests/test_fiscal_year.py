@@ -395,7 +395,7 @@ def test_a_scripted_fiscal_year(app, smtp, tmp_path):  # noqa: F811  (smtp: the 
     for n in ("Y00002", "Y00003"):
         c, t = final[n]
         done = text(people[n].get(f"/exam/attempts/{sheets[n].attempt_id}/done"))
-        assert "検定結果（認定済み）" in done and f"{c}/{t}問正解（正答率{c * 100 // t}%）" in done
+        assert "<h1 id=\"result-heading\">検定結果: 初級 " in done and f"{c}/{t}問正解（正答率{c * 100 // t}%）" in done
         assert ("不合格" in done) == (n == "Y00003")
         assert key_leaks(done, [questions()[q] for q in sheets[n].form]) == []
     assert people["Y00001"].get(f"/exam/attempts/{sheets['Y00002'].attempt_id}/done").status_code == 404
