@@ -179,21 +179,11 @@ def pooled_rates(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, int]
 # --- what a candidate is shown --------------------------------------------------------
 
 @dataclass(frozen=True)
-class AreaRate:
-    """One area's share of a sheet (Table 2), so a candidate knows where to study."""
-    key: str
-    name: str
-    correct: int
-    total: int
-
-    @property
-    def rate(self) -> int:
-        return Tally(self.correct, self.total).rate
-
-    @property
-    def reached(self) -> bool:
-        """At the 70% of 第3-6 within this area (a guide only: the pass is on the whole)."""
-        return passes(self.correct, self.total)
+class AreaRate(Part):
+    """One area's part of a sheet (Table 2), so a candidate knows where to study; `passed`
+    reads the 70% of 第3-6 within the area, a guide only (the pass is on the whole)."""
+    key: str = ""
+    name: str = ""
 
 
 def area_rates(by_area: dict[str, tuple[int, int]], names: list[tuple[str, str]]) -> list[AreaRate]:
@@ -202,5 +192,5 @@ def area_rates(by_area: dict[str, tuple[int, int]], names: list[tuple[str, str]]
     an area the blueprint does not name comes last under its key."""
     named = dict(names)
     order = [k for k, _n in names] + sorted(k for k in by_area if k not in named)
-    return [AreaRate(k, named.get(k, k), *by_area[k]) for k in order
+    return [AreaRate(*by_area[k], key=k, name=named.get(k, k)) for k in order
             if k in by_area and by_area[k][1] > 0]

@@ -61,8 +61,8 @@ def test_area_rates_follow_the_blueprint_and_leave_out_empty_areas():
     names = [("incidents", "事案"), ("networks", "ネットワーク"), ("infosec", "セキュリティ")]
     got = area_rates({"infosec": (7, 10), "incidents": (2, 3), "networks": (0, 0), "extra": (1, 1)}, names)
     assert [a.key for a in got] == ["incidents", "infosec", "extra"]
-    assert got[0] == AreaRate("incidents", "事案", 2, 3) and got[0].rate == 66 and not got[0].reached
-    assert got[1].rate == 70 and got[1].reached                   # 7/10: exactly the 70% line
+    assert got[0] == AreaRate(2, 3, key="incidents", name="事案") and got[0].rate == 66 and not got[0].passed
+    assert got[1].rate == 70 and got[1].passed                  # 7/10: exactly the 70% line
     assert got[2].name == "extra"                                 # unknown to the blueprint: its key
 
 
