@@ -8,6 +8,7 @@ corrections.py, written.py, certification.py) and scoring/results.py
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
+from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -136,9 +137,8 @@ BREAK_AFTER = ("の", "及び", "並びに", "、")
 BREAK_BEFORE = ("に関する",)
 
 
-def wrap_label(text: str, width: int = 14) -> list[str]:
-    """A label in lines of about `width` characters, broken only at phrase boundaries; a
-    phrase longer than `width` stays whole on its line."""
+def phrases(text: str) -> list[str]:
+    """A Japanese label cut where a line may break (BREAK_AFTER, BREAK_BEFORE)."""
     pieces, start = [], 0
     for i in range(1, len(text)):
         after = text[:i].endswith(BREAK_AFTER) and not text.startswith("他", i)   # その他の
@@ -146,8 +146,14 @@ def wrap_label(text: str, width: int = 14) -> list[str]:
             pieces.append(text[start:i])
             start = i
     pieces.append(text[start:])
+    return pieces
+
+
+def wrap_label(text: str, width: int = 14) -> list[str]:
+    """A label in lines of about `width` characters, broken only at phrase boundaries; a
+    phrase longer than `width` stays whole on its line."""
     lines: list[str] = []
-    for piece in pieces:
+    for piece in phrases(text):
         if lines and len(lines[-1]) + len(piece) <= width:
             lines[-1] += piece
         else:
@@ -313,6 +319,13 @@ def _event_time(event) -> str:
 
 def source_name(source: str) -> str:
     return PASS_SOURCES.get(source, source)
+
+
+@bp.app_template_filter("phrase_breaks")
+def _phrase_breaks(text):
+    """The label with <wbr> between its phrases: with `word-break: keep-all` (CSS) a
+    narrow cell wraps it there rather than anywhere inside a word."""
+    return Markup("<wbr>").join(phrases(text))
 
 
 # What the candidate pages show: the result only once certified (第2-2).

@@ -1,0 +1,129 @@
+"""A candidate's result pages in Chromium: the submitted page waiting for certification, the
+certified result with its rates per area, the per-question review, and the committee's
+sheet filtered to the wrong answers; axe-core (WCAG 2.0-2.2 A and AA) on each, at desktop
+width and at 390 px, with no sideways scrolling on the phone.
+
+Screenshots go to tests/artifacts/result-*.png. The test fails, never skips, without
+Chromium (the fixtures of tests/test_browser.py)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.models import SessionDetail
+from tests.a11y import assert_accessible
+from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server, sign_in  # noqa: F401
+from tests.test_certify import certify
+from tests.test_review import affiliation, login, person, right_first, session_id, sit
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture
+def sheets(app):
+    """candidate1's sheet certified (30/40) in a session that shows the per-question review,
+    candidate2's (20/40) submitted and not yet certified."""
+    sid = session_id(app)
+    aff = affiliation(app, "B01", "画面警察署")
+    own = sit(app, sid, person(app, "candidate1", "B0001", affiliation_id=aff, register_in=sid),
+              right_first(30))
+    pending = sit(app, sid, person(app, "candidate2", "B0002", affiliation_id=aff, register_in=sid),
+                  right_first(20))
+    with app.app_context():
+        db.session.merge(SessionDetail(session_id=sid, format="cbt", show_review=True))
+        db.session.commit()
+    assert certify(login(app, "vicechair"), sid, [own]).status_code == 302
+    return sid, own, pending
+
+
+def open_page(browser, size):  # noqa: F811 (the fixture's name)
+    ctx = browser.new_context(viewport=SIZES[size], locale="ja-JP", timezone_id="Asia/Tokyo")
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    page.problems = PageProblems(page)
+    return ctx, page
+
+
+def check(page, name: str, size: str) -> None:
+    """axe clean, no sideways scrolling on the phone, no script or CSP error; a screenshot."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"result-{name}-{size}.png"), full_page=True)
+    assert_accessible(page)
+    if size == "phone":
+        overflow = page.evaluate("document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth")
+        assert overflow <= 0, f"{name}: {overflow}px of sideways scrolling at 390px"
+    page.problems.check()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_candidates_result_pages_are_accessible(browser, live_server, sheets, size):  # noqa: F811
+    _sid, own, pending = sheets
+    ctx, page = open_page(browser, size)
+    try:
+        sign_in(page, live_server, "candidate2")
+        page.goto(f"{live_server}/exam/attempts/{pending}/done")
+        expect(page.locator("h1")).to_have_text("解答を提出しました")
+        expect(page.locator("#pending-result")).to_contain_text("委員会の認定後に表示されます")
+        check(page, "pending", size)
+        page.context.clear_cookies()
+
+        sign_in(page, live_server, "candidate1")
+        expect(page.locator(f"#past-{own} table.area-rates tbody tr")).not_to_have_count(0)
+        check(page, "home", size)
+        page.locator(f"#past-{own}").get_by_role("link", name=re.compile("結果の詳細")).click()
+        expect(page.locator("h1")).to_have_text("検定結果: 初級 合格")
+        rows = page.locator("table.area-rates tbody tr")
+        expect(rows).not_to_have_count(0)
+        check(page, "done", size)
+
+        page.get_by_role("link", name="問題ごとの正誤と解説を見る").click()
+        expect(page.locator("h1")).to_have_text("問題ごとの正誤と解説")
+        expect(page.locator("section.question")).to_have_count(40)
+        page.get_by_role("link", name="誤答のみ（10問）").click()
+        expect(page.locator("section.question")).to_have_count(10)
+        expect(page.get_by_role("link", name="誤答のみ（10問）")).to_have_attribute("aria-current", "page")
+        check(page, "review", size)
+    finally:
+        ctx.close()
+
+
+def test_the_committees_sheet_filter_and_area_chart(browser, live_server, sheets):  # noqa: F811
+    sid, own, _pending = sheets
+    ctx, page = open_page(browser, "desktop")
+    try:
+        page.goto(live_server + "/login")
+        page.fill("#username", "committee1")
+        page.fill("#password", "cbt-demo-2025")
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_load_state()
+        page.goto(f"{live_server}/committee/review/sessions/{sid}/sheets/{own}")
+        expect(page.locator("section.question")).to_have_count(40)
+        page.get_by_role("link", name="誤答のみ（10問）").click()
+        expect(page.locator("section.question")).to_have_count(10)
+        expect(page.locator("#sheet-filter-note")).to_contain_text("不正解・未解答の10問")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "result-sheet-wrong.png"), full_page=True)
+        assert_accessible(page, "#sheet-filter")
+        assert_accessible(page, "table.area-rates")
+        # The area chart: every label whole, and inside the drawing (nothing cut at its edge).
+        page.goto(f"{live_server}/committee/review/sessions/{sid}")
+        chart = page.locator("#area-chart")
+        expect(chart).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "result-area-chart.png"), full_page=True)
+        labels = chart.locator("text[text-anchor=end]")
+        expect(labels).not_to_have_count(0)
+        texts = [t.replace("\n", "") for t in labels.all_text_contents()]
+        assert "インターネットその他の高度情報通信ネットワークに関する知識" in texts, texts
+        box = chart.bounding_box()
+        for i in range(labels.count()):
+            b = labels.nth(i).bounding_box()
+            assert b["x"] >= box["x"] - 0.5 and b["x"] + b["width"] <= box["x"] + box["width"] + 0.5
+            assert b["y"] >= box["y"] - 0.5 and b["y"] + b["height"] <= box["y"] + box["height"] + 0.5
+        page.problems.check()
+    finally:
+        ctx.close()
