@@ -209,7 +209,7 @@ def session_page(session_id: int):
     return render_template(
         "review/session.html", session=session, rows=shown, all_rows=rows, sort=sort, desc=desc,
         fmt=fmt, format_names=SESSION_FORMATS, written_max=written_max, areas=areas,
-        area_rate=_area_rate, wrap_label=wrap_label, hist=histogram_chart(shown), area_svg=area_chart(shown, areas),
+        area_rate=_area_rate, hist=histogram_chart(shown), area_svg=area_chart(shown, areas),
         corrections=corrections, users=users, affiliations=affiliations, args=request.args,
         flags=room_flags(session.id),
         attention=[r for r in rows if r.attention], can_act=can_act(),
