@@ -1,6 +1,7 @@
 """A candidate's result pages in Chromium: the submitted page waiting for certification, the
-certified result with its rates per area, the per-question review, and the committee's
-sheet filtered to the wrong answers; axe-core (WCAG 2.0-2.2 A and AA) on each, at desktop
+certified result with its rates per area, the per-question review, the committee's sheet
+filtered to the wrong answers, and the registration of someone who already holds the level;
+axe-core (WCAG 2.0-2.2 A and AA) on each, at desktop
 width and at 390 px, with no sideways scrolling on the phone.
 
 Screenshots go to tests/artifacts/result-*.png. The test fails, never skips, without
@@ -11,9 +12,10 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SessionDetail
+from app.models import PassRecord, Registration, SessionDetail, Staff, User
 from tests.a11y import assert_accessible
 from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server, sign_in  # noqa: F401
 from tests.test_certify import certify
@@ -124,6 +126,49 @@ def test_the_committees_sheet_filter_and_area_chart(browser, live_server, sheets
             b = labels.nth(i).bounding_box()
             assert b["x"] >= box["x"] - 0.5 and b["x"] + b["width"] <= box["x"] + box["width"] + 0.5
             assert b["y"] >= box["y"] - 0.5 and b["y"] + b["height"] <= box["y"] + box["height"] + 0.5
+        page.problems.check()
+    finally:
+        ctx.close()
+
+
+def test_registering_someone_who_holds_the_level_asks_first(app, browser, live_server):  # noqa: F811
+    """The vice-chair registers 尾張 花子, who holds 中級 (警察庁): the list says so, the
+    registration waits, and a second, deliberate button registers her."""
+    sid = session_id(app, "intermediate")
+    with app.app_context():
+        staff = db.session.scalar(select(Staff).where(Staff.staff_number == "100002"))
+        recorder = db.session.scalar(select(User.id).where(User.username == "vicechair"))
+        db.session.add(PassRecord(staff_id=staff.id, level="intermediate", fiscal_year=2024,
+                                  source="npa", recorded_by=recorder))
+        db.session.commit()
+        staff_id, user_id = staff.id, staff.user_id
+    ctx, page = open_page(browser, "desktop")
+    try:
+        page.goto(live_server + "/login")
+        page.fill("#username", "vicechair")
+        page.fill("#password", "cbt-demo-2025")
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_load_state()
+        page.goto(f"{live_server}/committee/sessions/{sid}/candidates?q=100002")
+        row = page.locator("tr", has=page.locator(f"#staff-{staff_id}"))
+        expect(row.locator(".held-note")).to_contain_text("中級に合格済み: 2024年度（令和6年度）、警察庁の検定")
+        page.check(f"#staff-{staff_id}")
+        page.get_by_role("button", name="選択した職員を登録").click()
+        warning = page.locator("#held-warning")
+        expect(warning).to_contain_text("既に中級に合格している者（1名）")
+        expect(page.locator("#outcome")).to_contain_text("0名を登録しました")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "result-held-warning.png"), full_page=True)
+        assert_accessible(page, "#outcome")
+        with app.app_context():
+            assert db.session.scalar(select(Registration).where(
+                Registration.session_id == sid, Registration.user_id == user_id)) is None
+        warning.get_by_role("button", name="合格済みであることを確認のうえ登録する").click()
+        expect(page.locator("#outcome")).to_contain_text("1名を登録しました")
+        expect(page.locator("#held-warning")).to_have_count(0)
+        with app.app_context():
+            assert db.session.scalar(select(Registration).where(
+                Registration.session_id == sid, Registration.user_id == user_id)) is not None
         page.problems.check()
     finally:
         ctx.close()

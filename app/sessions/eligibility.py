@@ -12,7 +12,7 @@ from scoring.eligibility import LEVEL_NAMES, implied_levels, refusals
 from scoring.jpdate import fiscal_year_label
 
 from ..extensions import db
-from ..models import Admission, ExamSession, PassRecord, SessionDetail, Staff, User
+from ..models import PASS_SOURCES, Admission, ExamSession, PassRecord, SessionDetail, Staff, User
 
 # 第3-7: a special pass deems every level below it passed as well. The register normally
 # stores those lower passes as `deemed` rows; counting them here too keeps eligibility right
@@ -96,7 +96,8 @@ def holders_of(level: str, people: list[Staff]) -> dict[int, str]:
         if level not in held_from([(lv, source) for lv, source, _y in records]):
             continue
         own = next((r for r in records if r[0] == level), None)
-        out[staff_id] = (f"{LEVEL_NAMES.get(level, level)}に合格済み（{fiscal_year_label(own[2])}）" if own
+        out[staff_id] = (f"{LEVEL_NAMES.get(level, level)}に合格済み: {fiscal_year_label(own[2])}、"
+                         f"{PASS_SOURCES.get(own[1], own[1])}" if own
                          else f"上位の級位の特例により{LEVEL_NAMES.get(level, level)}に合格とみなされています")
     return out
 
