@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.cli.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import PassRecord, Registration, SessionDetail, Staff, User
 from tests.a11y import assert_accessible
@@ -49,6 +50,15 @@ def open_page(browser, size):  # noqa: F811 (the fixture's name)
     page = ctx.new_page()
     page.problems = PageProblems(page)
     return ctx, page
+
+
+def staff_sign_in(page, base: str, username: str) -> None:
+    """Sign in as someone whose landing page is not the candidate's (sign_in waits for that)."""
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def check(page, name: str, size: str) -> None:
@@ -98,11 +108,7 @@ def test_the_committees_sheet_filter_and_area_chart(browser, live_server, sheets
     sid, own, _pending = sheets
     ctx, page = open_page(browser, "desktop")
     try:
-        page.goto(live_server + "/login")
-        page.fill("#username", "committee1")
-        page.fill("#password", "cbt-demo-2025")
-        page.get_by_role("button", name="ログイン").click()
-        page.wait_for_load_state()
+        staff_sign_in(page, live_server, "committee1")
         page.goto(f"{live_server}/committee/review/sessions/{sid}/sheets/{own}")
         expect(page.locator("section.question")).to_have_count(40)
         page.get_by_role("link", name="誤答のみ（10問）").click()
@@ -144,11 +150,7 @@ def test_registering_someone_who_holds_the_level_asks_first(app, browser, live_s
         staff_id, user_id = staff.id, staff.user_id
     ctx, page = open_page(browser, "desktop")
     try:
-        page.goto(live_server + "/login")
-        page.fill("#username", "vicechair")
-        page.fill("#password", "cbt-demo-2025")
-        page.get_by_role("button", name="ログイン").click()
-        page.wait_for_load_state()
+        staff_sign_in(page, live_server, "vicechair")
         page.goto(f"{live_server}/committee/sessions/{sid}/candidates?q=100002")
         row = page.locator("tr", has=page.locator(f"#staff-{staff_id}"))
         expect(row.locator(".held-note")).to_contain_text("中級に合格済み: 2024年度（令和6年度）、警察庁の検定")
