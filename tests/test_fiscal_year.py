@@ -481,7 +481,8 @@ def test_a_scripted_fiscal_year(app, smtp, tmp_path):  # noqa: F811  (smtp: the 
     assert "1名を登録しました" in outcome and refused_rows(outcome) == {"熱田　二郎": NEEDS_INTERMEDIATE}
     # ... and 中級 too, the deemed 初級 counting as a pass (第3-4: from any source).
     candidates = text(vc.get(f"/committee/sessions/{intermediate}/candidates?q=Y00004"))
-    assert re.search(r"<td>守山　四郎</td>.*?<td>可</td>", candidates, re.S)
+    # He holds 中級 itself (the special pass): eligible, and the page says he holds it.
+    assert re.search(r"<td>守山　四郎</td>.*?<td>可 <span class=\"warn held-note\">中級に合格済み: ", candidates, re.S)
 
     # ---- 13. A transfer: the register keeps the affiliation at the time of the pass -----
     import_csv(sec, "staff", staff_csv(["Y00002,熱田　二郎,あつた　じろう,1990-05-06,主事,Y02,一般職員,"]),
