@@ -174,3 +174,24 @@ def test_registering_someone_who_holds_the_level_asks_first(app, browser, live_s
         page.problems.check()
     finally:
         ctx.close()
+
+
+def test_the_committee_turns_the_per_question_review_on(app, browser, live_server):  # noqa: F811
+    sid = session_id(app)
+    ctx, page = open_page(browser, "phone")
+    try:
+        staff_sign_in(page, live_server, "vicechair")
+        page.goto(f"{live_server}/committee/sessions/{sid}/edit")
+        box = page.get_by_label("認定後、受検者に問題ごとの正誤・正答・解説を表示する")
+        expect(box).not_to_be_checked()
+        assert_accessible(page, ".check-field")
+        box.check()
+        page.screenshot(path=str(ARTIFACTS / "result-setting-phone.png"), full_page=True)
+        page.get_by_role("button", name="保存する").click()
+        page.wait_for_url(re.compile(rf"/committee/sessions/{sid}$"))
+        expect(page.locator("#show-review")).to_have_text("認定後に受検者へ表示する")
+        with app.app_context():
+            assert db.session.get(SessionDetail, sid).show_review is True
+        page.problems.check()
+    finally:
+        ctx.close()
