@@ -165,15 +165,20 @@ def histogram(rates: list[int], width: int = 10) -> list[tuple[int, int, int]]:
     return [tuple(b) for b in bins]
 
 
-def pooled_rates(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, int]:
-    """Per key (area), all sheets' correct over all sheets' total, floor %."""
+def pooled(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, tuple[int, int]]:
+    """Per key (area), all sheets' (correct, total) added up."""
     sums: dict[str, list[int]] = {}
     for b in breakdowns:
         for key, (c, t) in b.items():
             cell = sums.setdefault(key, [0, 0])
             cell[0] += c
             cell[1] += t
-    return {k: Tally(c, t).rate for k, (c, t) in sums.items() if t}
+    return {k: (c, t) for k, (c, t) in sums.items()}
+
+
+def pooled_rates(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, int]:
+    """Per key (area), all sheets' correct over all sheets' total, floor %."""
+    return {k: Tally(c, t).rate for k, (c, t) in pooled(breakdowns).items() if t}
 
 
 # --- what a candidate is shown --------------------------------------------------------

@@ -229,3 +229,19 @@ def test_0008_adds_the_review_setting_off_for_existing_sessions(fresh_db_url, tm
         db.session.remove()
         db.engine.dispose()
 
+
+
+def test_the_session_page_gives_the_area_chart_as_a_table_too(app):
+    sid, own, other = sat_and_certified(app)
+    with app.app_context():
+        sheets = [json.loads(db.session.get(Attempt, a).score_json)["by_area"] for a in (own, other)]
+    page = body(login(app, "committee1").get(f"/committee/review/sessions/{sid}"))
+    assert "分野別の正答率（全答案の合計）" in page
+    rows = area_rows(page)
+    assert list(rows) == [k for k in TABLE_2.areas if k in sheets[0]]
+    for key, row in rows.items():
+        c, t = (sum(s[key][i] for s in sheets) for i in (0, 1))
+        assert f"{c}/{t}問" in row and f"{c * 100 // t}%" in row
+    # The chart's labels are the whole names, in lines cut between phrases.
+    chart = re.search(r'<svg class="chart" id="area-chart".*?</svg>', page, re.S).group(0)
+    assert "<tspan" in chart and "高度情報通信ネットワーク</tspan>" in chart

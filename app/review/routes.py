@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from scoring.eligibility import LEVEL_NAMES
-from scoring.results import area_rates, histogram, pooled_rates
+from scoring.results import area_rates, histogram, pooled, pooled_rates
 
 from ..auth.routes import role_required
 from ..banks.versions import snapshot
@@ -177,7 +177,9 @@ def area_chart(rows, areas):
                      "text_y": y + (h - len(lines) * line_h) // 2 + font})
         y += h
     return {"bars": bars, "left": left, "line_x": left + 70 * scale, "scale": scale,
-            "line_h": line_h, "width": left + 100 * scale + 50, "height": y + 8}
+            "line_h": line_h, "width": left + 100 * scale + 50, "height": y + 8,
+            # The same figures as a table: full names at any width, and numbers to read out.
+            "table": area_rates(pooled([r.by_area for r in rows]), areas)}
 
 
 @bp.get("/")
