@@ -95,7 +95,7 @@ def ensure_user(username: str, name: str, roles: list[str], password: str) -> Us
     return user
 
 
-def _right(question):
+def right_answer(question):
     """The bank's right answer, in keys (a text question: its first accepted answer)."""
     if question.type == "multiple":
         return list(question.answer)
@@ -104,14 +104,15 @@ def _right(question):
     return question.answer
 
 
-def _wrong(question):
+def wrong_answer(question):
+    """A wrong answer of the question's type, in keys."""
     if question.type == "single":
         return next(c.key for c in question.choices if c.key != question.answer)
     if question.type == "multiple":
         return [next(c.key for c in question.choices if c.key not in question.answer)]
     if question.type == "true_false":
         return not question.answer
-    return "わからない"
+    return "まちがい"
 
 
 def sit_sheet(session: ExamSession, user: User, right: int, started) -> None:
@@ -124,7 +125,7 @@ def sit_sheet(session: ExamSession, user: User, right: int, started) -> None:
     seq, at = 0, started
     for position, item in enumerate(attempt.form, start=1):
         question = questions[item["id"]]
-        response = _right(question) if position <= right else _wrong(question)
+        response = right_answer(question) if position <= right else wrong_answer(question)
         at = started + timedelta(minutes=position * 0.8)
         record_answer(attempt, base_seq=seq, client_id=uuid.uuid4().hex, position=position,
                       question_id=question.id, flagged=False, now=at,
