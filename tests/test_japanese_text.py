@@ -345,7 +345,7 @@ def test_every_problem_of_a_broken_bank_is_in_japanese_on_the_preview(app, tmp_p
     assert re.search(r"bad\.yaml:\d+</code> 問題ID「OK-1」が重複しています（最初の定義: [^）]*bad\.yaml:1）",
                      page)
     page = author(app).get("/author/?topic=deep").get_data(as_text=True)       # its own card
-    assert re.search(r"bad\.yaml:\d+</code> 問題 WARN-1: 項目「deep」は初級（beginner）の出題範囲外", page)
+    assert re.search(r"bad\.yaml:\d+</code> 注意: 問題 WARN-1: 項目「deep」は初級（beginner）の出題範囲外", page)
 
 
 def test_a_message_the_table_does_not_know_is_shown_as_it_is():
