@@ -154,6 +154,18 @@ def _with_breaks(questions, pool=None):
             and (list(source_breaks(q.stem)) or list(source_breaks(q.explanation)))]
 
 
+def test_the_exam_page_shows_every_stem_of_the_form_joined(app, candidate):
+    state = candidate.start()
+    page = candidate.get(f"/exam/attempts/{state['attempt']}").get_data(as_text=True)
+    with app.app_context():
+        from app.models import Attempt
+        attempt = db.session.get(Attempt, state["attempt"])
+        _bp, questions = snapshot(attempt.bank_version)
+        form = [questions[i["id"]] for i in attempt.form]
+    assert len(form) == 40
+    assert check_joined(page, [t for q in form for t in [q.stem] + [c.text for c in q.choices]]) > 0
+
+
 def test_practice_feedback_shows_the_stem_and_explanation_joined(app, candidate):
     with app.app_context():
         _bp, questions = snapshot(current_version())
