@@ -21,7 +21,7 @@ from app.banks.versions import current_version, snapshot
 from app.core import audit
 from app.core.filters import render_markdown
 from app.extensions import db
-from app.models import ROOM_ACTIONS, AuditEvent, User
+from app.models import ROOM_ACTIONS, Attempt, AuditEvent, User
 from tests.banktools import good_bank, question
 from tests.conftest import BANKS, Client
 from tests.test_review import person, session_id, sit
@@ -154,14 +154,18 @@ def _with_breaks(questions, pool=None):
             and (list(source_breaks(q.stem)) or list(source_breaks(q.explanation)))]
 
 
+def form_of(app, attempt_id: int) -> list:
+    """The questions of an attempt's form, in its order, as its bank version holds them."""
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        _bp, questions = snapshot(attempt.bank_version)
+        return [questions[i["id"]] for i in attempt.form]
+
+
 def test_the_exam_page_shows_every_stem_of_the_form_joined(app, candidate):
     state = candidate.start()
     page = candidate.get(f"/exam/attempts/{state['attempt']}").get_data(as_text=True)
-    with app.app_context():
-        from app.models import Attempt
-        attempt = db.session.get(Attempt, state["attempt"])
-        _bp, questions = snapshot(attempt.bank_version)
-        form = [questions[i["id"]] for i in attempt.form]
+    form = form_of(app, state["attempt"])
     assert len(form) == 40
     assert check_joined(page, [t for q in form for t in [q.stem] + [c.text for c in q.choices]]) > 0
 
@@ -202,12 +206,7 @@ def test_review_sheet_shows_the_form_joined(app):
     c = Client(app)
     assert c.login("committee1").status_code == 302
     page = c.get(f"/committee/review/sessions/{sid}/sheets/{aid}").get_data(as_text=True)
-    with app.app_context():
-        from app.models import Attempt
-        attempt = db.session.get(Attempt, aid)
-        _bp, questions = snapshot(attempt.bank_version)
-        form = [questions[i["id"]] for i in attempt.form]
-    assert check_joined(page, [q.stem for q in form]) > 0
+    assert check_joined(page, [q.stem for q in form_of(app, aid)]) > 0
 
 
 def test_qti_export_has_no_stray_space(tmp_path):
