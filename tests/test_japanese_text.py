@@ -209,6 +209,18 @@ def test_review_sheet_shows_the_form_joined(app):
     assert check_joined(page, [q.stem for q in form_of(app, aid)]) > 0
 
 
+def test_a_choice_described_in_words_on_the_review_sheet_is_joined():
+    from dataclasses import replace
+
+    from app.review.routes import _describe
+    from scoring.bank import Choice
+    q = next(q for q in load_banks(BANKS).questions.values() if q.type == "single")
+    q = replace(q, choices=(Choice(q.answer, "相談者から\n  資料を受け取る"),) + tuple(
+        c for c in q.choices if c.key != q.answer))
+    order = [c.key for c in q.choices]
+    assert _describe(q, order, q.answer) == f"ア（{q.answer}）相談者から資料を受け取る"
+
+
 def test_qti_export_has_no_stray_space(tmp_path):
     loaded = load_banks(BANKS)
     chosen = _with_breaks(loaded.questions)[:20]

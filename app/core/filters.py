@@ -70,5 +70,4 @@ def register(app) -> None:
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["markdown_inline"] = render_markdown_inline
-    app.jinja_env.filters["plain_text"] = plain_text
     app.jinja_env.filters["fiscal_year"] = fiscal_year_label
