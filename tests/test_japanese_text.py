@@ -7,14 +7,12 @@ import ast
 import html
 import re
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
-
-from scoring.bank import load_banks
-from scoring.interop import export_qti
-from scoring.text import is_wide, join_soft_breaks, segment_break
 
 from app.banks.messages import MESSAGES, PREFIXES, message_ja
 from app.banks.versions import current_version, snapshot
@@ -22,6 +20,9 @@ from app.core import audit
 from app.core.filters import render_markdown
 from app.extensions import db
 from app.models import ROOM_ACTIONS, Attempt, AuditEvent, User
+from scoring.bank import load_banks
+from scoring.interop import export_qti
+from scoring.text import is_wide, join_soft_breaks, segment_break
 from tests.banktools import good_bank, question
 from tests.conftest import BANKS, Client
 from tests.test_review import person, session_id, sit
@@ -77,7 +78,7 @@ def test_segment_break_is_symmetric(x, y):
 def test_rendered_markdown_has_no_break_beside_a_wide_character(lines):
     rendered = str(render_markdown("\n".join(lines)))
     # Inside a paragraph (a line may start a list or a heading: those breaks are no soft ones).
-    for para in re.findall(r"<p>(.*?)</p>", rendered, re.S):
+    for para in re.findall(r"<p>(.*?)</p>", rendered, re.DOTALL):
         for m in re.finditer(r"(\S)\s+(\S)", html.unescape(para)):
             assert segment_break(m.group(1), m.group(2)) == " ", rendered
 
@@ -101,7 +102,7 @@ def source_breaks(text: str):
     falls between two wide characters: read from the lines, outside code fences, where the
     next line starts no block of its own."""
     lines, fenced = text.split("\n"), False
-    for line, nxt in zip(lines, lines[1:]):
+    for line, nxt in pairwise(lines):
         if re.match(r"\s*(```|~~~)", line):
             fenced = not fenced
             continue
@@ -113,7 +114,7 @@ def source_breaks(text: str):
 
 
 def visible(page: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<pre>.*?</pre>", "", page, flags=re.S)))
+    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<pre>.*?</pre>", "", page, flags=re.DOTALL)))
 
 
 def check_joined(page: str, texts) -> int:
@@ -328,7 +329,7 @@ def author(app):
 
 def test_preview_names_levels_in_japanese(app):
     page = author(app).get("/author/?topic=law_procedure").get_data(as_text=True)
-    metas = re.findall(r'<header class="meta">(.*?)</header>', page, re.S)
+    metas = re.findall(r'<header class="meta">(.*?)</header>', page, re.DOTALL)
     assert metas and all("初級" in m for m in metas)
     assert "初級・中級" in page
     assert not any(re.search(r"\b(beginner|intermediate|advanced)\b", m) for m in metas)

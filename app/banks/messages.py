@@ -111,8 +111,8 @@ MESSAGES = [
     ("'quotas' must map topic keys to numbers", "quotas は項目のキーから問題数へのマッピングにしてください"),
     ("quota for topic '{topic}', which is not in this level's scope",
      "出題範囲外の項目「{topic}」に出題数が指定されています"),
-    ("quota for '{topic}' must be a whole number of at least 1 "
-     "(every in-scope topic is represented, 第3-5-(2))",
+    (("quota for '{topic}' must be a whole number of at least 1 "
+      "(every in-scope topic is represented, 第3-5-(2))"),
      "項目「{topic}」の出題数は1以上の整数にしてください（出題範囲のすべての項目から出題します。第3-5-(2)）"),
     ("quotas add up to {fixed} of {questions} questions, leaving {left} for {rest} other in-scope topic(s)",
      "出題数の指定が{questions}問中{fixed}問になり、残りの項目{rest}件に{left}問しか残りません"),
