@@ -18,7 +18,7 @@ from ..auth.routes import role_required
 from ..banks.versions import snapshot
 from ..core import audit
 from ..core.exports import csv_response, xlsx_response
-from ..core.filters import jst
+from ..core.filters import jst, plain_text
 from ..exam.attempts import attempt_questions
 from ..extensions import db
 from ..models import (PASS_SOURCES, SESSION_FORMATS, Affiliation, Attempt, Certification,
@@ -257,7 +257,7 @@ def _describe(q, order, value) -> str:
     if q.type in ("single", "multiple"):
         keys = [value] if q.type == "single" else list(value)
         by_key = {c.key: c for c in q.choices}
-        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{by_key[k].text if k in by_key else ''}"
+        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{plain_text(by_key[k].text) if k in by_key else ''}"
                         for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
     if q.type == "true_false":
         return "正しい（○）" if value else "誤り（×）"
