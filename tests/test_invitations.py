@@ -183,3 +183,16 @@ def test_migration_0010_adds_invitations_and_keeps_every_record(fresh_db_url, tm
         assert db.session.execute(text("SELECT count(*) FROM invitations")).scalar() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_heads_words_are_checked_and_a_forged_post_refused(app):
+    sid = add_session(app, "来月の初級", "beginner")
+    taro = staff_of(app, "candidate1")
+    head = signed_in(app, "head1")
+    assert invite(head, sid, taro, message="あ" * 501).status_code == 302
+    assert invitations(app) == []
+    assert "500文字以内で入力してください" in head.get("/head/").get_data(as_text=True)
+    resp = head.http.post(f"/head/sessions/{sid}/invite", data={"staff_id": [str(taro)]})   # no CSRF token
+    assert resp.status_code == 400 and invitations(app) == []
+    assert invite(head, sid, message="").status_code == 302                            # no one chosen
+    assert "奨励する職員を選んでください" in head.get("/head/").get_data(as_text=True)

@@ -109,6 +109,8 @@ def invite(session_id: int):
         abort(404)
     form = InviteForm()
     if not form.validate_on_submit():
+        if not form.message.errors:             # a missing or stale CSRF token, not the words
+            abort(400)
         for message in form.message.errors:
             flash(message, "error")
         return redirect(url_for(".index") + "#upcoming")
