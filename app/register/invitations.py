@@ -1,8 +1,8 @@
 """受検の奨励 (第3-11): an affiliation head invites their own staff to an upcoming session.
 
 An invitation asks; it does not register. Registering stays with the vice-chair and chair
-(app/sessions), who check eligibility at that moment and set accommodations; their
-candidates page lists who was invited and is not registered yet. The staff member reads
+(app/sessions), who check eligibility at that moment and set accommodations; the
+session's page lists who was invited, to register them there. The staff member reads
 the invitation on their home page (with what the level requires, 別表第1) and, when SMTP is
 configured, by e-mail. The head sees, per session, who was invited and who registered.
 
@@ -57,9 +57,10 @@ def upcoming_sessions(now: datetime) -> list[ExamSession]:
 
 def _held(staff: list[Staff]) -> dict[int, set[str]]:
     pairs: dict[int, list[tuple[str, str]]] = {s.id: [] for s in staff}
-    if staff:
+    ids = list(pairs)
+    for chunk in range(0, len(ids), 500):         # stay under the databases' parameter limits
         for sid, level, source in db.session.execute(select(PassRecord.staff_id, PassRecord.level, PassRecord.source)
-                                                      .where(PassRecord.staff_id.in_(list(pairs)))):
+                                                      .where(PassRecord.staff_id.in_(ids[chunk:chunk + 500]))):
             pairs[sid].append((level, source))
     return {sid: held_from(p) for sid, p in pairs.items()}
 
@@ -108,14 +109,13 @@ def upcoming_for(staff: list[Staff], now: datetime) -> list[Upcoming]:
     """Every session still open, with the head's staff: who may sit it, who was invited,
     who is registered."""
     out = []
-    ids = [s.id for s in staff]
     for session in upcoming_sessions(now):
         reasons = reasons_not_to_invite(session, staff)
+        # Per session, not per person: a session holds far fewer rows than an IN list may name.
         invited = {i.staff_id: i for i in db.session.scalars(select(Invitation).where(
-            Invitation.session_id == session.id, Invitation.staff_id.in_(ids)))} if ids else {}
-        users = {s.user_id for s in staff if s.user_id}
+            Invitation.session_id == session.id))}
         registered = set(db.session.scalars(select(Registration.user_id).where(
-            Registration.session_id == session.id, Registration.user_id.in_(users)))) if users else set()
+            Registration.session_id == session.id)))
         out.append(Upcoming(session, requirements(session),
                             [SessionRow(s, reasons[s.id], invited.get(s.id), s.user_id in registered)
                              for s in staff]))
@@ -136,7 +136,8 @@ def invite(session: ExamSession, staff_ids: list[int], head: User, affiliation_i
     wanted = sorted(set(staff_ids))
     people = list(db.session.scalars(select(Staff).where(Staff.id.in_(wanted)).order_by(Staff.staff_number))) \
         if wanted else []
-    strangers = [i for i in wanted if i not in {p.id for p in people if p.affiliation_id in affiliation_ids}]
+    own = {p.id for p in people if p.affiliation_id in affiliation_ids}
+    strangers = [i for i in wanted if i not in own]
     if strangers:
         raise NotOwnStaff(strangers)
     if session.closes_at <= now:
