@@ -4,6 +4,7 @@ per level, validated like the other keys) and read by candidates (home, practice
 from __future__ import annotations
 
 import html
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -112,3 +113,22 @@ def test_the_session_settings_show_every_level_and_a_session_its_own(app):
     sid = add_session(app, "来月の初級", "beginner")
     detail = text_of(vc.get(f"/committee/sessions/{sid}").get_data(as_text=True))
     assert BEGINNER_3 in detail and INTERMEDIATE_3 not in detail
+
+
+def test_the_committee_changes_a_description_in_the_blueprint_alone(app, tmp_path):
+    folder = tmp_path / "banks"
+    shutil.copytree(BANKS, folder)
+    blueprint = folder / "blueprint.yaml"
+    changed = "サイバー事案の通報を受けて事件主管課へ報告できる程度の知識及び技能（改定）"
+    blueprint.write_text(blueprint.read_text(encoding="utf-8").replace(BEGINNER_3, changed), encoding="utf-8")
+    app.config["BANKS_DIR"] = str(folder)
+    author = signed_in(app, "author1")
+    author.get("/author/versions")
+    assert author.post_form("/author/versions/load").status_code == 302
+    home = text_of(signed_in(app, "candidate1").get("/exam/").get_data(as_text=True))
+    section = home.split('id="level-requirements"')[1].split("</section>")[0]
+    assert changed in section and BEGINNER_3 not in section
+    # A session keeps the words of the bank version it draws from.
+    sid = add_session(app, "来月の初級", "beginner")
+    detail = text_of(signed_in(app, "vicechair").get(f"/committee/sessions/{sid}").get_data(as_text=True))
+    assert BEGINNER_3 in detail and changed not in detail
