@@ -118,6 +118,7 @@ ROUTES: dict[str, Route] = {
     "head.index": Route(HEAD),
     "head.staff_detail": Route(HEAD),
     "head.notice_read": Route(HEAD),
+    "head.invite": Route(HEAD),
     # Administration (庶務): affiliations, staff, accounts, imports, the audit log.
     "admin.home": Route(ADMIN_VIEW),
     "admin.affiliations": Route(ADMIN_VIEW),

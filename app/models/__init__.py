@@ -5,7 +5,7 @@ data must keep are constraints on the tables, not only Python.
 - exam: bank versions, sessions, registrations and admissions, attempts, answer steps,
   practice answers
 - results: written scores, corrections, certifications
-- register: passes (別表第3), notices to heads, periodic training
+- register: passes (別表第3), notices to heads, periodic training, heads' invitations
 - records: the audit log, the readiness row
 - room: proctors and the room's log of their actions
 
@@ -18,7 +18,7 @@ from .exam import (SESSION_FORMATS, Admission, AnswerStep, Attempt, BankVersion,
 from .people import (EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, Affiliation, LoginFailure, Staff,
                      User, UserRole, parse_session_id, session_id)
 from .records import AuditEvent, Readiness
-from .register import LEVELS, PASS_SOURCES, Notice, PassRecord, TrainingRecord
+from .register import LEVELS, PASS_SOURCES, Invitation, Notice, PassRecord, TrainingRecord
 from .results import Certification, Correction, WrittenScore
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
 
@@ -29,7 +29,7 @@ __all__ = [
     "EMPLOYMENT_CATEGORIES", "ROLE_NAMES", "ROLES", "Affiliation", "LoginFailure", "Staff", "User",
     "UserRole", "parse_session_id", "session_id",
     "AuditEvent", "Readiness",
-    "LEVELS", "PASS_SOURCES", "Notice", "PassRecord", "TrainingRecord",
+    "LEVELS", "PASS_SOURCES", "Invitation", "Notice", "PassRecord", "TrainingRecord",
     "Certification", "Correction", "WrittenScore",
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
 ]
