@@ -71,6 +71,10 @@ EVENT_NAMES = {
     "notice_withdrawn": "合格者通知の撤回",
     "notice_withdrawal_emailed": "合格者通知の撤回のメール送信",
     "notice_withdrawal_email_failed": "合格者通知の撤回のメール送信の失敗",
+    # Encouragement (第3-11)
+    "invitation_sent": "受検の勧奨", "invitation_emailed": "受検の勧奨のメール送信",
+    "invitation_email_failed": "受検の勧奨のメール送信の失敗",
+    "invitation_refused": "受検の勧奨の送信の拒否",
     "head_access_refused": "所属外の職員の閲覧の拒否",
     "training_recorded": "定期講習の受講の記録", "training_imported": "定期講習の受講の一括登録",
     # Banks and backups
