@@ -4,7 +4,7 @@ query or flash message ever sees a refused character. The search and filter form
 GET are checked here too, on the query string."""
 from __future__ import annotations
 
-from flask import request
+from flask import abort, flash, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import TextAreaField
@@ -40,6 +40,15 @@ class AppForm(FlaskForm):
         for field in self:
             # First in the chain (a new list: the declared one is shared by every instance).
             field.validators = [_refuse_control_characters, *field.validators]
+
+    def refusal_flashed(self) -> None:
+        """For a form posted from a page it redirects back to: a bad CSRF token is a 400,
+        any other error is flashed for that page to show."""
+        if self.csrf_token.errors:
+            abort(400)
+        for errors in self.errors.values():
+            for e in errors:
+                flash(e, "error")
 
 
 def refuse_control_characters_in_query():

@@ -203,11 +203,7 @@ def revoke_certification(session_id: int, certification_id: int):
     back = url_for(".session_page", session_id=session.id)
     form = RevokeCertificationForm()
     if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            abort(400)
-        for errors in form.errors.values():
-            for e in errors:
-                flash(e, "error")
+        form.refusal_flashed()
         return redirect(back)
     try:
         report = certification.revoke_certification(session, row, form.reason.data, current_user)
