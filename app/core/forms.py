@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, flash, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import TextAreaField
+from wtforms import DateField, TextAreaField
 from wtforms.validators import StopValidation
 
 from scoring import controlchars
@@ -49,6 +49,15 @@ class AppForm(FlaskForm):
         for errors in self.errors.values():
             for e in errors:
                 flash(e, "error")
+
+
+class JpDateField(DateField):
+    """A date (the browser's date picker sends YYYY-MM-DD), refused in Japanese."""
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("日付を正しく入力してください（例 2026-04-01）。") from None
 
 
 def refuse_control_characters_in_query():

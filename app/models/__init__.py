@@ -20,7 +20,8 @@ from .people import (APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, POSTS, ROLE_NAMES, 
                      Appointment, LoginFailure, Staff, User, UserRole, parse_session_id, session_id)
 from .records import AuditEvent, Readiness
 from .register import LEVELS, PASS_SOURCES, Notice, PassRecord, TrainingRecord
-from .results import Certification, CommitteeDecision, Correction, DecisionMember, WrittenScore
+from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, DecisionMember,
+                      WrittenScore)
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
 
 __all__ = [
@@ -31,6 +32,6 @@ __all__ = [
     "LoginFailure", "Staff", "User", "UserRole", "parse_session_id", "session_id",
     "AuditEvent", "Readiness",
     "LEVELS", "PASS_SOURCES", "Notice", "PassRecord", "TrainingRecord",
-    "Certification", "CommitteeDecision", "Correction", "DecisionMember", "WrittenScore",
+    "PROCEDURES", "Certification", "CommitteeDecision", "Correction", "DecisionMember", "WrittenScore",
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
 ]

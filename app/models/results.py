@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+from .people import User
 
 
 class WrittenScore(db.Model):
@@ -59,7 +60,8 @@ class CommitteeDecision(db.Model):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     members: Mapped[list["DecisionMember"]] = relationship(cascade="all, delete-orphan",
-                                                           lazy="selectin")
+                                                           lazy="selectin", order_by="DecisionMember.id")
+    recorder: Mapped[User] = relationship(lazy="joined")
 
 
 class DecisionMember(db.Model):
@@ -70,6 +72,7 @@ class DecisionMember(db.Model):
     decision_id: Mapped[int] = mapped_column(ForeignKey("committee_decisions.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     role: Mapped[str] = mapped_column(String(32))       # the post or role held that day
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class Certification(db.Model):

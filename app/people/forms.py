@@ -3,7 +3,7 @@ import uses, so a record typed in the browser and one imported obey one set of r
 from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateField, HiddenField, SelectField, SelectMultipleField, StringField,
+from wtforms import (BooleanField, HiddenField, SelectField, SelectMultipleField, StringField,
                      SubmitField, ValidationError)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from scoring import people as parse
 from scoring.jpdate import to_jst
 
-from ..core.forms import AppForm
+from ..core.forms import AppForm, JpDateField
 from ..models import APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, utcnow
 
 NONE = 0          # the "（なし）" choice of an optional select
@@ -94,15 +94,6 @@ class UserRolesForm(AppForm):
                                validate_choice=False)
     active = BooleanField("利用可能（オフにするとログインできません）")
     submit = SubmitField("保存する")
-
-
-class JpDateField(DateField):
-    """A date (the browser's date picker sends YYYY-MM-DD), refused in Japanese."""
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("日付を正しく入力してください（例 2026-04-01）。") from None
 
 
 class AppointForm(AppForm):
