@@ -7,6 +7,8 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from scoring.jpdate import format_date_jp
+
 from ..auth.routes import role_required
 from ..extensions import db
 from ..models import APPOINTED_ROLES, POSTS, ROLE_NAMES, Appointment, Staff, User
@@ -69,7 +71,7 @@ def appointment_new():
     if not commit_or_flash(save):
         return _page(form, 400)
     a = made["a"]
-    flash(f"{a.user.display_name}さんを{ROLE_NAMES[a.role]}に任命しました（{a.started_on.isoformat()}から）。", "info")
+    flash(f"{a.user.display_name}さんを{ROLE_NAMES[a.role]}に任命しました（{format_date_jp(a.started_on)}から）。", "info")
     return redirect(url_for("admin.appointments"))
 
 

@@ -50,7 +50,8 @@ def current(role: str | None = None, user_id: int | None = None) -> list[Appoint
         query = query.where(Appointment.role == role)
     if user_id:
         query = query.where(Appointment.user_id == user_id)
-    return list(db.session.scalars(query.order_by(Appointment.role, Appointment.started_on, Appointment.id)))
+    rows = db.session.scalars(query.order_by(Appointment.started_on, Appointment.id))
+    return sorted(rows, key=lambda a: APPOINTED_ROLES.index(a.role))       # posts first, as the text lists them
 
 
 def history(page: int = 1, per_page: int = 100) -> list[Appointment]:

@@ -113,7 +113,7 @@ class EndAppointmentForm(AppForm):
     ended_on = JpDateField("終了日", validators=[Optional()], description="空欄なら今日。")
     reason = StringField("終了の理由", validators=[DataRequired("終了の理由を入力してください。"),
                                                  Length(max=500, message="500文字以内で入力してください。")])
-    submit = SubmitField("任命を終了する")
+    submit = SubmitField("任命の終了を記録する")
 
 
 class ResetPasswordForm(AppForm):
