@@ -85,6 +85,7 @@ def test_a_decision_needs_its_date_and_members_of_the_committee(app):
         ({**good, "held_on": ""}, "日付を入力してください"),
         ({**good, "held_on": "2999-01-01"}, "未来の日付は指定できません"),
         ({**good, "held_on": "12月1日"}, "日付を正しく入力してください"),
+        ({**good, "held_on": "2020-04-01"}, "実施回の開始日"),
         ({**good, "member": good["member"][:1]}, "2人以上選んでください"),
         ({**good, "member": good["member"] + [str(uid(app, "candidate2"))]}, "構成員（委員長・副委員長・委員）ではない人"),
         ({**good, "procedure": "phone"}, "決定の方法（会議又は書面）を選んでください"),

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.eligibility import PREREQUISITE
+from scoring.jpdate import format_date_jp, to_jst
 from scoring.passrules import LEVEL_ORDER
 from scoring.results import Result
 
@@ -56,6 +57,10 @@ def new_decision(session: ExamSession, given: DecisionInput, by: User) -> Commit
         raise ReviewError("会議（書面の場合は決定）の日付を入力してください。")
     if given.held_on > today_jst():
         raise ReviewError("会議（書面の場合は決定）の日付に未来の日付は指定できません。")
+    opened = to_jst(session.opens_at).date()
+    if given.held_on < opened:
+        # A decision on sheets cannot come before the sitting that produced them.
+        raise ReviewError(f"会議（書面の場合は決定）の日付が実施回の開始日（{format_date_jp(opened)}）より前です。")
     seats = {u.id: role for u, role in committee_members()}
     ids = list(dict.fromkeys(given.member_ids))
     if any(i not in seats for i in ids):
