@@ -120,6 +120,11 @@ def test_authors_come_from_it_strategy_by_the_vice_chair(app):
     # candidate2 is staff of 201 生活安全部情報技術戦略課 (the demo), found by staff number too.
     assert appoint(vc, "100002", "author").status_code == 302
     assert "author" in roles(app, "candidate2") and "candidate2" in holders(app, "author")
+    # Moved out of the division (or never in it, as the demo's author1): the page says so.
+    page = vc.get("/admin/appointments").get_data(as_text=True)
+    authors = page.split('id="current-authors"')[1].split("</table>")[0]
+    rows = dict(re.findall(r'<tr data-appointment="\d+">.*?（(\w+)）</td>(.*?)</tr>', authors, re.S))
+    assert "要確認" not in rows["candidate2"] and "要確認: 生活安全部情報技術戦略課の職員ではありません" in rows["author1"]
 
 
 def test_ending_an_appointment_removes_the_role_and_keeps_the_record(app):
