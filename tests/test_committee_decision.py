@@ -126,6 +126,10 @@ def test_certifications_from_before_decisions_still_show(app):
     assert "委員会の決定の記録の開始前の認定: 1件" in page
     text = vc.get(f"/committee/review/sessions/{sid}/sheets/{a_old}").get_data(as_text=True)
     assert "認定済み（合格" in text and "委員会の決定の記録なし" in text
+    lines = vc.get(f"/committee/review/sessions/{sid}/export.csv").get_data().decode("utf-8-sig").splitlines()
+    column = lines[0].split(",").index("委員会の決定")
+    assert {line.split(",")[column] for line in lines[1:]} == {
+        "記録なし", f"{decision(app)['held_on']} 会議（サイバー局長（委員長）、情報技術戦略課長（副委員長））"}
     # The candidate's result is shown as before.
     home = login(app, "candidate1").get("/exam/").get_data(as_text=True)
     assert "30/40問正解" in home

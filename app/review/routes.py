@@ -223,7 +223,7 @@ def _export_rows(session, rows, areas, fmt):
         header += ["得点", "満点", "正答率(%)"]
     if fmt != "cbt":
         header += ["筆記得点", "筆記満点", "筆記正答率(%)"]
-    header += ["結果", "認定", "認定日時", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
+    header += ["結果", "認定", "認定日時", "委員会の決定", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
         ["提出日時", "提出区分"]
     out = []
     for r in rows:
@@ -235,13 +235,24 @@ def _export_rows(session, rows, areas, fmt):
         cert = r.certification
         line += [RESULT_NAMES[r.result.passed],
                  "" if cert is None else ("認定済み（" + RESULT_NAMES[cert.passed] + "）"),
-                 "" if cert is None else _jst(cert.certified_at),
+                 "" if cert is None else _jst(cert.certified_at), _decision_text(cert),
                  "要確認" if r.attention else ""]
         line += [_area_rate(r, k) for k, _n in areas]
         line += [_jst(r.attempt.submitted_at) if r.attempt else "",
                  SUBMITTED_BY.get(r.attempt.submitted_by, r.attempt.submitted_by) if r.attempt else ""]
         out.append(line)
     return header, out
+
+
+def _decision_text(cert) -> str:
+    """The committee's decision of a certification, for the export (第2-2)."""
+    if cert is None:
+        return ""
+    d = cert.decision
+    if d is None:
+        return "記録なし"
+    return (f"{d.held_on.isoformat()} {PROCEDURES[d.procedure]}（"
+            + "、".join(m.user.display_name for m in d.members) + "）")
 
 
 def _jst(value):
