@@ -54,11 +54,10 @@ def current(role: str | None = None, user_id: int | None = None) -> list[Appoint
     return sorted(rows, key=lambda a: APPOINTED_ROLES.index(a.role))       # posts first, as the text lists them
 
 
-def history(page: int = 1, per_page: int = 100) -> list[Appointment]:
-    """Ended appointments, the latest end first."""
+def history() -> list[Appointment]:
+    """Ended appointments, the latest end first (a committee sees a few dozen a year)."""
     return list(db.session.scalars(select(Appointment).where(Appointment.ended_at.is_not(None))
-                                   .order_by(Appointment.ended_at.desc(), Appointment.id.desc())
-                                   .offset((page - 1) * per_page).limit(per_page)))
+                                   .order_by(Appointment.ended_at.desc(), Appointment.id.desc())))
 
 
 def committee_members() -> list[tuple[User, str]]:
