@@ -3,6 +3,7 @@ from click.testing import CliRunner
 
 from app.cli.base import main
 from tests.banktools import good_bank
+from tests.decisiontools import decision
 
 
 def test_demo_prints_accounts_and_is_repeatable(tmp_path, monkeypatch, fresh_db_url):
@@ -54,7 +55,7 @@ def test_the_demo_tells_a_whole_story_sit_certify_notice(tmp_path, monkeypatch, 
     page = chair.get(f"/committee/review/sessions/{sid}").get_data(as_text=True)
     assert "愛知 太郎" in page or "愛知　太郎" in page
     [attempt] = re.findall(r'name="attempt" value="(\d+)"', page)
-    done = chair.post_form(f"/committee/review/sessions/{sid}/certify", {"attempt": attempt},
+    done = chair.post_form(f"/committee/review/sessions/{sid}/certify", {"attempt": attempt, **decision(app)},
                            follow_redirects=True).get_data(as_text=True)
     assert "1件を認定しました（合格1件" in done and "合格者名簿に記載" in done
 

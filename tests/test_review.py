@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import (Affiliation, AnswerStep, Attempt, AuditEvent, Correction, ExamSession,
                         Registration, SessionDetail, Staff, User, UserRole, WrittenScore, utcnow)
 from tests.choicetools import posted
+from tests.decisiontools import decision
 from tests.conftest import Client
 
 ROLES_USERS = ("candidate1", "author1", "committee1", "vicechair", "chair", "head1", "secretariat1")
@@ -222,7 +223,7 @@ def test_every_route_answers_each_role(app):
                  (f"/committee/review/sessions/{sid}/corrections",
                   {"question_id": qid, "action": "void", "reason": f"{username}による確認"}),
                  (f"/committee/review/sessions/{sid}/regrade", {}),
-                 (f"/committee/review/sessions/{sid}/certify", {"attempt": str(aid)})]
+                 (f"/committee/review/sessions/{sid}/certify", {"attempt": str(aid), **decision(app)})]
         for url, data in posts:
             status = c.post_form(url, data).status_code
             if username in ACTORS:

@@ -18,6 +18,7 @@ from ..exam.attempts import find_attempt, record_answer, start_attempt, submit_a
 from ..extensions import db
 from ..models import (Affiliation, ExamSession, PassRecord, Proctor, Registration, Staff, User,
                       UserRole, utcnow)
+from ..people.appointments import record_setup
 from .base import app_context, banks_option, main, resolve_banks
 
 DEMO_PASSWORD = "cbt-demo-2025"
@@ -92,6 +93,7 @@ def ensure_user(username: str, name: str, roles: list[str], password: str) -> Us
         for r in roles:
             user.roles.append(UserRole(role=r))
         db.session.flush()
+        record_setup(user, roles, "デモ用アカウント")
     return user
 
 

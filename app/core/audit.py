@@ -62,6 +62,7 @@ EVENT_NAMES = {
     "written_scores_imported": "筆記試験の得点の一括登録",
     "written_scores_import_refused": "筆記試験の得点の一括登録の拒否",
     "sheet_certified": "合否の認定", "certification_revoked": "認定の取消し",
+    "committee_decision_recorded": "委員会の決定の記録",
     # The register, notices and training
     "register_exported": "合格者名簿の出力", "special_pass_recorded": "特例合格の登録",
     "special_passes_imported": "特例合格の一括登録", "special_pass_revoked": "特例合格の取消し",
@@ -71,6 +72,9 @@ EVENT_NAMES = {
     "notice_withdrawn": "合格者通知の撤回",
     "notice_withdrawal_emailed": "合格者通知の撤回のメール送信",
     "notice_withdrawal_email_failed": "合格者通知の撤回のメール送信の失敗",
+    # Appointments (第2-3, 第2-4(2))
+    "appointment_made": "任命の記録", "appointment_ended": "任命の終了",
+    "appointment_refused": "任命の拒否",
     # Encouragement (第3-11)
     "invitation_sent": "受検の勧奨", "invitation_emailed": "受検の勧奨のメール送信",
     "invitation_email_failed": "受検の勧奨のメール送信の失敗",
