@@ -11,6 +11,7 @@ from scoring.eligibility import LEVEL_NAMES
 from scoring.results import AreaRate, Part, Result, area_rates, combine
 
 from ..banks.versions import snapshot
+from ..core.filters import plain_text
 from ..extensions import db
 from ..models import (AnswerStep, Attempt, Certification, ExamSession, SessionDetail, Staff, User,
                       WrittenScore, utcnow)
@@ -213,7 +214,7 @@ def describe(q, order, value, bank_keys: bool = True) -> str:
 
         def one(k):
             label = LABELS[order.index(k)] if k in order else k
-            return label + (f"（{k}）" if bank_keys else " ") + (by_key[k].text if k in by_key else "")
+            return label + (f"（{k}）" if bank_keys else " ") + (plain_text(by_key[k].text) if k in by_key else "")
         return "、".join(one(k) for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
     if q.type == "true_false":
         return "正しい（○）" if value else "誤り（×）"
