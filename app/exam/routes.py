@@ -17,6 +17,7 @@ from ..core.logs import ENVIRON_USER_ID
 from ..db.writegate import write_gate
 from ..extensions import db
 from ..models import Attempt, ExamSession, Registration, SessionDetail, latest_steps, utcnow
+from ..register import invitations as invitation_ops
 from . import bp
 from .attempts import (Refused, attempt_questions, close_if_expired, open_attempt,
                        open_sessions_for, paused_refusal, record_answer, remember_position,
@@ -27,6 +28,7 @@ from ..sessions.registrations import registration_of
 from .lobby import access_code_refusal, attempt_state, room
 from .saving import prepare_save, store_save
 from .sealed import seal
+from ..review.sheets import certified_result, sheet_items, wrong_only
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -70,6 +72,7 @@ def home():
         select(Attempt).where(Attempt.user_id == current_user.id))}
     for a in attempts.values():
         close_if_expired(a, now)
+    invitations = invitation_ops.invitations_of(current_user, now)     # 第3-11; marks them seen
     db.session.commit()
     past = [a for a in attempts.values() if a.finished]
     registrations = {r.session_id: r for r in db.session.scalars(
@@ -81,7 +84,8 @@ def home():
               for s in sessions if (r := registrations.get(s.id)) is not None}
     return render_template("candidate/home.html", sessions=sessions, attempts=attempts, now=now,
                            past=sorted(past, key=lambda a: a.started_at, reverse=True),
-                           start_form=StartForm(), needs_code=needs_code, extras=extras)
+                           start_form=StartForm(), needs_code=needs_code, extras=extras,
+                           invitations=invitations, level_requirements=invitation_ops.current_levels())
 
 
 @bp.post("/sessions/<int:session_id>/start")
@@ -291,9 +295,9 @@ def submit(attempt_id: int):
         return error_response(refused.status, refused.message, refused.code)
     # Submitting twice is harmless: the second finds it submitted and changes nothing.
     by = "deadline" if now >= attempt.deadline else "candidate"
+    # The page it leads to says 解答を提出しました in its heading: no flash repeats it.
     with write_gate():
-        if submit_attempt(attempt, by, now):
-            flash("解答を提出しました。", "info")
+        submit_attempt(attempt, by, now)
         db.session.commit()
     return redirect(url_for(".done", attempt_id=attempt.id))
 
@@ -307,3 +311,20 @@ def done(attempt_id: int):
     answered = sum(1 for s in latest_steps(attempt.id).values() if s.response is not None)
     return render_template("candidate/done.html", attempt=attempt, answered=answered,
                            count=len(attempt.form))
+
+
+@bp.get("/attempts/<int:attempt_id>/review")
+@role_required("candidate")
+def review(attempt_id: int):
+    """Each question with the candidate's answer, the key and the explanation: only after
+    certification, and only where the committee chose to show it for the session."""
+    attempt = _own_attempt(attempt_id)
+    result = certified_result(attempt) if attempt.finished else None
+    if result is None or not result["review"]:
+        abort(404)
+    items = sheet_items(attempt, committee=False)
+    wrong = wrong_only(items)
+    only_wrong = request.args.get("wrong") == "1"
+    return render_template("candidate/review.html", attempt=attempt, r=result,
+                           items=wrong if only_wrong else items, only_wrong=only_wrong,
+                           counts={"all": len(items), "wrong": len(wrong)})

@@ -8,35 +8,33 @@ corrections.py, written.py, certification.py) and scoring/results.py
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
+from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from scoring.eligibility import LEVEL_NAMES
-from scoring.results import histogram, pooled_rates
+from scoring.results import area_rates, histogram, pooled, pooled_rates
 
 from ..auth.routes import role_required
 from ..banks.versions import snapshot
 from ..core import audit
 from ..core.exports import csv_response, xlsx_response
 from ..core.filters import jst
-from ..exam.attempts import attempt_questions
 from ..extensions import db
-from ..models import (PASS_SOURCES, SESSION_FORMATS, Affiliation, Attempt, Certification,
-                      ExamSession, User, WrittenScore)
+from ..models import (PASS_SOURCES, PROCEDURES, ROLE_NAMES, SESSION_FORMATS, Affiliation, Attempt,
+                      Certification, CommitteeDecision, ExamSession, User, WrittenScore)
+from ..people.appointments import committee_members, today_jst
 from ..room.ops import ACTION_NAMES, room_flags, sheet_events
 from . import bp
 from .forms import CertifyForm, RegradeForm, RevokeCertificationForm
-from .scoring import corrections_of, graded_positions, session_format
+from .scoring import corrections_of, session_format
 from .sheets import (certified_result, certified_written_results, review_rows, row_for_attempt,
-                     save_times)
+                     sheet_items, wrong_only)
 
 VIEW_ROLES = ("committee", "vice_chair", "chair")
 
 
 ACT_ROLES = ("vice_chair", "chair")
-
-
-LABELS = "アイウエオカキクケコ"
 
 
 RESULT_NAMES = {True: "合格", False: "不合格", None: "未確定"}
@@ -59,6 +57,17 @@ def users_by_id(ids) -> dict[int, User]:
 
 def can_act() -> bool:
     return current_user.has_role(*ACT_ROLES)
+
+
+def session_decisions(session_id: int) -> list[tuple[CommitteeDecision, int]]:
+    """The committee's decisions on a session's sheets, the latest first, with the number of
+    certifications each still stands for (a revoked one no longer counts)."""
+    counts = dict(db.session.execute(
+        select(Certification.decision_id, func.count()).join(CommitteeDecision)
+        .where(CommitteeDecision.session_id == session_id).group_by(Certification.decision_id)).all())
+    decisions = db.session.scalars(select(CommitteeDecision).where(CommitteeDecision.session_id == session_id)
+                                   .order_by(CommitteeDecision.held_on.desc(), CommitteeDecision.id.desc()))
+    return [(d, counts.get(d.id, 0)) for d in decisions]
 
 
 def _certified_counts() -> dict[int, int]:
@@ -134,21 +143,55 @@ def histogram_chart(rows):
             "n": sum(b[2] for b in bins)}
 
 
+# Where a Japanese label may wrap: after these, and before those (Table 2's names read
+# "…の / …ネットワーク / に関する知識"); never inside a word.
+BREAK_AFTER = ("の", "及び", "並びに", "、")
+BREAK_BEFORE = ("に関する",)
+
+
+def phrases(text: str) -> list[str]:
+    """A Japanese label cut where a line may break (BREAK_AFTER, BREAK_BEFORE)."""
+    pieces, start = [], 0
+    for i in range(1, len(text)):
+        after = text[:i].endswith(BREAK_AFTER) and not text.startswith("他", i)   # その他の
+        if after or text.startswith(BREAK_BEFORE, i):
+            pieces.append(text[start:i])
+            start = i
+    pieces.append(text[start:])
+    return pieces
+
+
+def wrap_label(text: str, width: int = 14) -> list[str]:
+    """A label in lines of about `width` characters, broken only at phrase boundaries; a
+    phrase longer than `width` stays whole on its line."""
+    lines: list[str] = []
+    for piece in phrases(text):
+        if lines and len(lines[-1]) + len(piece) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
+
+
 def area_chart(rows, areas):
-    """Horizontal bars, the area names in a column of their own (readable at any rate)."""
+    """Horizontal bars, the whole area names wrapped in a column of their own."""
     rates = pooled_rates([r.by_area for r in rows])
-    label_w, scale, row_h = 250, 3, 28
-    left = label_w + 8
-    bars = []
-    for key, name in areas:
-        rate = rates.get(key)
-        if rate is None:
-            continue
-        y = 10 + len(bars) * row_h
-        bars.append({"y": y, "w": rate * scale, "rate": rate, "name": name, "key": key,
-                     "label_x": left + rate * scale + 6})
+    font, line_h, scale = 11, 14, 3
+    labelled = [(key, name, wrap_label(name)) for key, name in areas if rates.get(key) is not None]
+    widest = max((len(line) for _k, _n, lines in labelled for line in lines), default=0)
+    left = widest * (font + 1) + 12          # full-width characters: about one em each
+    bars, y = [], 8
+    for key, name, lines in labelled:
+        rate = rates[key]
+        h = max(28, len(lines) * line_h + 10)
+        bars.append({"y": y + (h - 18) // 2, "w": rate * scale, "rate": rate, "name": name,
+                     "key": key, "lines": lines, "label_x": left + rate * scale + 6,
+                     "text_y": y + (h - len(lines) * line_h) // 2 + font})
+        y += h
     return {"bars": bars, "left": left, "line_x": left + 70 * scale, "scale": scale,
-            "width": left + 100 * scale + 50, "height": 20 + len(bars) * row_h}
+            "line_h": line_h, "width": left + 100 * scale + 50, "height": y + 8,
+            # The same figures as a table: full names at any width, and numbers to read out.
+            "table": area_rates(pooled([r.by_area for r in rows]), areas)}
 
 
 @bp.get("/")
@@ -184,8 +227,10 @@ def session_page(session_id: int):
         corrections=corrections, users=users, affiliations=affiliations, args=request.args,
         flags=room_flags(session.id),
         attention=[r for r in rows if r.attention], can_act=can_act(),
-        certify_form=CertifyForm(), regrade_form=RegradeForm(), revoke_form=RevokeCertificationForm(),
-        result_names=RESULT_NAMES,
+        certify_form=CertifyForm(formdata=None, held_on=today_jst()), regrade_form=RegradeForm(),
+        revoke_form=RevokeCertificationForm(), result_names=RESULT_NAMES,
+        decisions=session_decisions(session.id), members=committee_members(),
+        seat_names=ROLE_NAMES, undecided=sum(1 for r in rows if r.certification and r.certification.decision_id is None),
         submitted_by=SUBMITTED_BY, level_names=LEVEL_NAMES,
         passing_uncertified=sum(1 for r in rows if r.result.passed and r.certifiable),
         sort_url=lambda key: _sort_url(session, key, sort, desc),
@@ -209,7 +254,7 @@ def _export_rows(session, rows, areas, fmt):
         header += ["得点", "満点", "正答率(%)"]
     if fmt != "cbt":
         header += ["筆記得点", "筆記満点", "筆記正答率(%)"]
-    header += ["結果", "認定", "認定日時", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
+    header += ["結果", "認定", "認定日時", "委員会の決定", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
         ["提出日時", "提出区分"]
     out = []
     for r in rows:
@@ -221,13 +266,24 @@ def _export_rows(session, rows, areas, fmt):
         cert = r.certification
         line += [RESULT_NAMES[r.result.passed],
                  "" if cert is None else ("認定済み（" + RESULT_NAMES[cert.passed] + "）"),
-                 "" if cert is None else _jst(cert.certified_at),
+                 "" if cert is None else _jst(cert.certified_at), _decision_text(cert),
                  "要確認" if r.attention else ""]
         line += [_area_rate(r, k) for k, _n in areas]
         line += [_jst(r.attempt.submitted_at) if r.attempt else "",
                  SUBMITTED_BY.get(r.attempt.submitted_by, r.attempt.submitted_by) if r.attempt else ""]
         out.append(line)
     return header, out
+
+
+def _decision_text(cert) -> str:
+    """The committee's decision of a certification, for the export (第2-2)."""
+    if cert is None:
+        return ""
+    d = cert.decision
+    if d is None:
+        return "記録なし"
+    return (f"{d.held_on.isoformat()} {PROCEDURES[d.procedure]}（"
+            + "、".join(m.user.display_name for m in d.members) + "）")
 
 
 def _jst(value):
@@ -250,22 +306,6 @@ def export(session_id: int, fmt: str):
     return xlsx_response(name, header, out, title="答案一覧")
 
 
-def _describe(q, order, value) -> str:
-    """An answer or a key in the candidate's labels (ア, イ...) and words."""
-    if value is None:
-        return "（未解答）"
-    if q.type in ("single", "multiple"):
-        keys = [value] if q.type == "single" else list(value)
-        by_key = {c.key: c for c in q.choices}
-        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{by_key[k].text if k in by_key else ''}"
-                        for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
-    if q.type == "true_false":
-        return "正しい（○）" if value else "誤り（×）"
-    if isinstance(value, (list, tuple)):
-        return " ／ ".join(value)
-    return str(value)
-
-
 @bp.get("/sessions/<int:session_id>/sheets/<int:attempt_id>")
 @role_required(*VIEW_ROLES)
 def sheet(session_id: int, attempt_id: int):
@@ -274,26 +314,16 @@ def sheet(session_id: int, attempt_id: int):
     if attempt is None or attempt.session_id != session.id or not attempt.finished:
         abort(404)
     row = row_for_attempt(session, attempt.id)
-    items, graded, in_force = graded_positions(attempt)
-    history = save_times(attempt)
-    shown = []
-    for position, ((item, q), answered, g) in enumerate(zip(attempt_questions(attempt), items, graded), start=1):
-        order = item["choice_order"]
-        by_key = {c.key: c for c in q.choices}
-        rule = in_force.get(q.id)
-        key = rule.answer if rule is not None and rule.action == "rekey" else q.answer
-        shown.append({
-            "position": position, "q": q, "choices": [by_key[k] for k in order],
-            "response": answered.response, "graded": g, "rule": rule,
-            "answer_text": _describe(q, order, answered.response),
-            "key_text": _describe(q, order, key),
-            "original_key_text": _describe(q, order, q.answer) if rule is not None and rule.action == "rekey" else None,
-            "steps": [{"seq": s.seq, "at": s.created_at, "flagged": s.flagged,
-                       "text": _describe(q, order, s.response)} for s in history.get(position, [])],
-        })
+    items = sheet_items(attempt)
+    wrong = wrong_only(items)
+    # 誤答のみ: a plain GET parameter, so the filter works without script and can be linked.
+    only_wrong = request.args.get("wrong") == "1"
     blueprint, _q = snapshot(attempt.bank_version)
     events = sheet_events(attempt)
-    return render_template("review/sheet.html", session=session, attempt=attempt, row=row, items=shown,
+    return render_template("review/sheet.html", session=session, attempt=attempt, row=row,
+                           items=wrong if only_wrong else items, only_wrong=only_wrong,
+                           counts={"all": len(items), "wrong": len(wrong)},
+                           areas=area_rates(row.by_area, [(k, a.name) for k, a in blueprint.areas.items()]),
                            blueprint=blueprint, result_names=RESULT_NAMES, submitted_by=SUBMITTED_BY,
                            can_act=can_act(), revoke_form=RevokeCertificationForm(),
                            events=events, action_names=ACTION_NAMES, event_time=_event_time,
@@ -316,6 +346,17 @@ def _event_time(event) -> str:
 
 def source_name(source: str) -> str:
     return PASS_SOURCES.get(source, source)
+
+
+@bp.app_template_filter("phrase_breaks")
+def _phrase_breaks(text):
+    """The label with <wbr> between its phrases: with `word-break: keep-all` (CSS) a
+    narrow cell wraps it there rather than anywhere inside a word."""
+    return Markup("<wbr>").join(phrases(text))
+
+
+# A committee decision's procedure as the review pages name it (会議, 書面).
+bp.add_app_template_global(PROCEDURES, "procedure_names")
 
 
 # What the candidate pages show: the result only once certified (第2-2).
