@@ -1,14 +1,25 @@
-"""The site's own pages: the landing redirect by role, and the health checks a proxy asks."""
+"""The site's own pages: the landing redirect by role, the menu, the icon, and the health
+checks a proxy asks."""
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
 
 from ..db.health import check_writable
 from ..extensions import db
+from . import nav
 
 
 def register(app: Flask) -> None:
+    nav.register(app)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        # Pages name the icon under /static/ (cached); a browser or a bookmark may still
+        # ask for this address on its own.
+        return send_from_directory(app.static_folder, "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon")
+
     @app.get("/")
     def index():
         if not current_user.is_authenticated:
