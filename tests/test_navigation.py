@@ -82,7 +82,7 @@ def pages_for(app, roles: set[str]) -> set[str]:
     return out
 
 
-def crawl(app, client) -> tuple[dict[str, str], list[str]]:
+def crawl(app, client, per_endpoint_limit: int = PER_ENDPOINT) -> tuple[dict[str, str], list[str]]:
     """From the landing page, every same-origin GET link: ({endpoint: first url}, problems).
     A link answering anything but 200 is a problem."""
     first = client.get("/", follow_redirects=True)
@@ -116,7 +116,7 @@ def crawl(app, client) -> tuple[dict[str, str], list[str]]:
                 problems.append(f"{target} (linked from {url}): no such page")
                 continue
             rule = next(app.url_map.iter_rules(endpoint)).rule
-            if target in seen or is_download(rule) or per_endpoint[endpoint] >= PER_ENDPOINT:
+            if target in seen or is_download(rule) or per_endpoint[endpoint] >= per_endpoint_limit:
                 continue
             seen.add(target)
             per_endpoint[endpoint] += 1
