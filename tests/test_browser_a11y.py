@@ -62,6 +62,35 @@ def sign_in_as(page, base, username):
     expect(page.locator("nav.menu")).to_have_count(1)
 
 
+def check_page(page, who: str, endpoint: str) -> list[str]:
+    """axe at 1280 px, target sizes, then reflow and axe at 320 px, on the page shown."""
+    failures = []
+    url = page.url
+    page.set_viewport_size(DESKTOP)
+    found = violations(page)
+    if found:
+        failures.append(f"{who} {url} at 1280 px:\n{describe(found)}")
+    if endpoint in SHOTS:
+        page.screenshot(path=str(ARTIFACTS / f"a11y-{endpoint}-1280.png"), full_page=True)
+    small = small_targets(page)
+    if small:
+        failures.append(f"{who} {url}: targets under 24 px: {small}")
+    page.set_viewport_size(REFLOW)
+    # site.js makes a table that now scrolls in its box reachable with Tab.
+    page.wait_for_function(SCROLLING_TABLES_FOCUSABLE)
+    wide = overflow(page)
+    if wide:
+        failures.append(f"{who} {url} at 320 px: scrolls sideways {wide}")
+        page.screenshot(path=str(ARTIFACTS / f"a11y-overflow-{endpoint}.png"), full_page=True)
+    found = violations(page)
+    if found:
+        failures.append(f"{who} {url} at 320 px:\n{describe(found)}")
+    if endpoint in SHOTS:
+        page.screenshot(path=str(ARTIFACTS / f"a11y-{endpoint}-320.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    return failures
+
+
 def test_every_page_of_every_role_passes_axe_and_reflows(app, live_server, browser, artifacts):
     seed_site(app)
     checked: set[str] = set()
@@ -75,6 +104,10 @@ def test_every_page_of_every_role_passes_axe_and_reflows(app, live_server, brows
         page = context.new_page()
         errors: list[str] = []
         page.on("console", lambda msg: msg.type == "error" and errors.append(f"{page.url}: {msg.text}"))
+        if not checked:
+            page.goto(live_server + "/login")          # the page everyone sees first
+            failures += check_page(page, "anyone", "auth.login")
+            checked.add("auth.login")
         sign_in_as(page, live_server, username)
         landing = page.url
         for endpoint, url in sorted(reached.items()):
@@ -83,33 +116,13 @@ def test_every_page_of_every_role_passes_axe_and_reflows(app, live_server, brows
             if endpoint in EXAM_PAGES or (endpoint in checked and live_server + url != landing):
                 continue
             checked.add(endpoint)
-            page.set_viewport_size(DESKTOP)
             page.goto(live_server + url)
-            found = violations(page)
-            if found:
-                failures.append(f"{username} {url} at 1280 px:\n{describe(found)}")
-            if endpoint in SHOTS:
-                page.screenshot(path=str(ARTIFACTS / f"a11y-{endpoint}-1280.png"), full_page=True)
-            small = small_targets(page)
-            if small:
-                failures.append(f"{username} {url}: targets under 24 px: {small}")
-            page.set_viewport_size(REFLOW)
-            # site.js makes a table that now scrolls in its box reachable with Tab.
-            page.wait_for_function(SCROLLING_TABLES_FOCUSABLE)
-            wide = overflow(page)
-            if wide:
-                failures.append(f"{username} {url} at 320 px: scrolls sideways {wide}")
-                page.screenshot(path=str(ARTIFACTS / f"a11y-overflow-{endpoint}.png"), full_page=True)
-            found = violations(page)
-            if found:
-                failures.append(f"{username} {url} at 320 px:\n{describe(found)}")
-            if endpoint in SHOTS:
-                page.screenshot(path=str(ARTIFACTS / f"a11y-{endpoint}-320.png"), full_page=True)
+            failures += check_page(page, username, endpoint)
         assert not errors, errors
         context.close()
     assert not failures, "\n".join(failures)
-    assert {"sessions.index", "review.sheet", "register.index", "admin.audit_log", "head.index",
-            "room.room", "author.preview", "candidate.home"} <= checked
+    assert {"auth.login", "sessions.index", "review.sheet", "register.index", "admin.audit_log",
+            "head.index", "room.room", "author.preview", "candidate.home"} <= checked
 
 
 def test_the_menu_folds_on_a_phone_and_opens_with_one_tap(app, live_server, browser):
