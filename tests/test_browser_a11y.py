@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.a11y import describe, violations
+from tests.a11y import assert_accessible, describe, violations
 from tests.test_browser import (ARTIFACTS, artifacts, browser, live_server,  # noqa: F401  (fixtures)
                                 sign_in)
 from tests.test_navigation import USERS, crawl, seed_site, signed_in
@@ -136,6 +136,7 @@ def test_the_menu_folds_on_a_phone_and_opens_with_one_tap(app, live_server, brow
     assert page.locator("main h1").bounding_box()["y"] < 200
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert_accessible(page, "nav.menu")
     expect(page.get_by_role("link", name="答案の確認と認定")).to_be_visible()
     page.get_by_role("link", name="答案の確認と認定").click()
     expect(page.locator("main h1")).to_have_text("答案の確認と認定")
