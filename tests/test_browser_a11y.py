@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from app.cli.demo import DEMO_PASSWORD
+
 from tests.a11y import assert_accessible, describe, violations
-from tests.test_browser import (ARTIFACTS, artifacts, browser, live_server,  # noqa: F401  (fixtures)
-                                sign_in)
+from tests.test_browser import ARTIFACTS, artifacts, browser, live_server, sign_in  # noqa: F401  (fixtures)
 from tests.test_navigation import USERS, crawl, seed_site, signed_in
 
 pytestmark = pytest.mark.browser
@@ -33,11 +34,28 @@ def overflow(page) -> str:
     return page.evaluate("""() => {
         const root = document.documentElement, width = root.clientWidth;
         if (root.scrollWidth <= width) return "";
-        const out = [...document.body.querySelectorAll("*")].filter(e =>
-            e.getBoundingClientRect().right > width + 0.5 && e.parentElement.getBoundingClientRect().right <= width + 0.5);
-        return `${root.scrollWidth - width} px: ` + out.slice(0, 4).map(e =>
-            `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}${e.className && typeof e.className === "string" ? "." + e.className.split(" ").join(".") : ""}`
-            + ` (${Math.round(e.getBoundingClientRect().width)} px)`).join(", ");
+        const sticksOut = e => e.getBoundingClientRect().right > width + 0.5;
+        const clipped = e => {      // inside a box that scrolls or clips: not the page's width
+            for (let p = e.parentElement; p; p = p.parentElement)
+                if (getComputedStyle(p).overflowX !== "visible") return true;
+            return false;
+        };
+        const out = [...document.body.querySelectorAll("*")]
+            .filter(e => sticksOut(e) && !sticksOut(e.parentElement) && !clipped(e));
+        const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+            + (typeof e.className === "string" && e.className ? "." + e.className.split(" ").join(".") : "");
+        // Text too long to wrap spills out of a box that itself fits.
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const range = document.createRange();
+        const spills = [];
+        for (let t = walker.nextNode(); t && spills.length < 2; t = walker.nextNode()) {
+            range.selectNodeContents(t);
+            if (range.getBoundingClientRect().right > width + 0.5 && !sticksOut(t.parentElement)
+                    && !clipped(t))
+                spills.push(`text in ${name(t.parentElement)}: ${t.textContent.trim().slice(0, 40)}`);
+        }
+        return `${root.scrollWidth - width} px: ` + out.slice(0, 4)
+            .map(e => `${name(e)} (${Math.round(e.getBoundingClientRect().width)} px)`).concat(spills).join(", ");
     }""")
 
 
@@ -57,7 +75,7 @@ def sign_in_as(page, base, username):
         return
     page.goto(base + "/login")
     page.fill("#username", username)
-    page.fill("#password", "cbt-demo-2025")
+    page.fill("#password", DEMO_PASSWORD)
     page.get_by_role("button", name="ログイン").click()
     expect(page.locator("nav.menu")).to_have_count(1)
 
@@ -103,7 +121,8 @@ def test_every_page_of_every_role_passes_axe_and_reflows(app, live_server, brows
         context.set_default_timeout(15_000)
         page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and errors.append(f"{page.url}: {msg.text}"))
+        page.on("console", lambda msg, errors=errors, page=page:
+                msg.type == "error" and errors.append(f"{page.url}: {msg.text}"))
         if not checked:
             page.goto(live_server + "/login")          # the page everyone sees first
             failures += check_page(page, "anyone", "auth.login")
