@@ -2,6 +2,10 @@
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# A terminal's logs: text lines, none for static files and an open page's background
+# requests. Production (`cbt serve`) writes JSON lines: `make run LOG_FORMAT=json ACCESS_LOG=full`.
+LOG_FORMAT ?= text
+ACCESS_LOG ?= quiet
 
 .PHONY: run test install install-test
 
@@ -18,7 +22,7 @@ install-test:
 # (printed), and serve on http://$(HOST):$(PORT)/ under gunicorn.
 run: install
 	$(PYTHON) -m app.cli demo
-	$(PYTHON) -m app.cli serve --host $(HOST) --port $(PORT)
+	$(PYTHON) -m app.cli serve --host $(HOST) --port $(PORT) --log-format $(LOG_FORMAT) --access-log $(ACCESS_LOG)
 
 # Install what the tests need (Chromium and PostgreSQL from Debian included) and run every
 # test twice: on SQLite, then on a throw-away PostgreSQL server.

@@ -8,8 +8,8 @@ def register_all(app) -> None:
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .banks import routes as _banks  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
-    from .people import (audit_routes as _audit, import_routes as _imports,  # noqa: F401
-                         routes as _people)
+    from .people import (appointment_routes as _appointments, audit_routes as _audit,  # noqa: F401
+                         import_routes as _imports, routes as _people)
     from .register import head as _head, routes as _register  # noqa: F401
     from .review import decisions as _decisions, routes as _review, stats as _stats  # noqa: F401
     from .room import routes as _room  # noqa: F401

@@ -269,8 +269,17 @@ class Generator:
         import aiohttp
         conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=1.0, ttl_dns_cache=None,
                                     force_close=False)
+        # Which requests went out on a kept-alive connection (see `call`: resent as a
+        # browser resends them).
+        reuse = aiohttp.TraceConfig()
+
+        async def reused(_session, ctx, _params):
+            if ctx.trace_request_ctx is not None:
+                ctx.trace_request_ctx["reused"] = True
+        reuse.on_connection_reuseconn.append(reused)
         self.http = aiohttp.ClientSession(connector=conn, cookie_jar=aiohttp.DummyCookieJar(),
-                                          timeout=aiohttp.ClientTimeout(total=120))
+                                          timeout=aiohttp.ClientTimeout(total=120),
+                                          trace_configs=[reuse])
         self.aiohttp = aiohttp
         self.t0_set = asyncio.Event()
         self.lobby_done = asyncio.Event()
@@ -282,20 +291,32 @@ class Generator:
                    base=None):
         """One logical request; transport errors and 5xx are counted and retried like the
         page does (1 s doubling to 8 s) until the candidate's give-up time."""
-        delay, failed = 1.0, 0
+        delay, failed, resent = 1.0, 0, False
         while True:
             url = (base or random.choice(self.bases)) + path
             headers = {"Cookie": c.cookie_header()} if c.cookies else {}
             if json_body is not None:
                 headers["X-CSRFToken"] = c.csrf
                 headers["Accept"] = "application/json"
+            trace = {}
             try:
                 async with self.http.request(method, url, json=json_body, data=form, headers=headers,
-                                             allow_redirects=False) as resp:
+                                             allow_redirects=False, trace_request_ctx=trace) as resp:
+                    trace["headers"] = True
                     text = await resp.text()
                     c.take_cookies(resp)
                     status, location = resp.status, resp.headers.get("Location")
             except (self.aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                if (not resent and trace.get("reused") and not trace.get("headers")
+                        and isinstance(exc, (self.aiohttp.ServerDisconnectedError,
+                                             self.aiohttp.ClientOSError))):
+                    # A kept-alive connection the server closed as the request went out:
+                    # Chromium sends any request again at once (POST too: aiohttp does it
+                    # for GET only), once, when the connection was reused and no response
+                    # header came (HttpNetworkTransaction::ShouldResendRequest).
+                    resent = True
+                    self.counts["resent_on_reused_connection"] += 1
+                    continue
                 self.errors[f"{kind}:transport"] += 1
                 self.counts[f"transport:{type(exc).__name__}"] += 1
             else:

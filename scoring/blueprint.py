@@ -38,6 +38,8 @@ class Level:
     quotas: dict[str, int]           # topic key -> number of questions on a form
     line: int = 0
     quota_lines: dict[str, int] = field(default_factory=dict)
+    # 別表第1: the knowledge and skills the level requires, one item per entry (may be empty)
+    description: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Blueprint:
                 k: {
                     "name": lv.name, "questions": lv.questions, "minutes": lv.minutes,
                     "delivered": lv.delivered, "topics": list(lv.topics), "quotas": dict(lv.quotas),
+                    # Only when set, so a blueprint without descriptions keeps its version hash.
+                    **({"description": list(lv.description)} if lv.description else {}),
                 }
                 for k, lv in self.levels.items()
             },
@@ -77,8 +81,9 @@ class Blueprint:
                 topics[tkey] = Topic(tkey, akey, t["name"], t["from"])
             areas[akey] = Area(akey, a["name"], tuple(a["topics"]))
         levels = {
+            # Versions stored before descriptions existed have none.
             k: Level(k, lv["name"], lv["questions"], lv["minutes"], lv["delivered"],
-                     tuple(lv["topics"]), dict(lv["quotas"]))
+                     tuple(lv["topics"]), dict(lv["quotas"]), description=tuple(lv.get("description", ())))
             for k, lv in data["levels"].items()
         }
         return cls(levels, areas, topics)
@@ -124,7 +129,7 @@ areas:
       response_advisory: {name: サイバー対処に関する技術的助言を行うために必要なもの, from: advanced}
 """
 
-LEVEL_KEYS = {"name", "questions", "minutes", "delivered", "topics", "quotas"}
+LEVEL_KEYS = {"name", "questions", "minutes", "delivered", "topics", "quotas", "description"}
 AREA_KEYS = {"name", "topics"}
 TOPIC_KEYS = {"name", "from"}
 TOP_KEYS = {"levels", "areas"}
@@ -237,6 +242,9 @@ def parse_blueprint(text: str, filename: str) -> tuple[Blueprint | None, list[Pr
         if not isinstance(delivered, bool):
             bad(lv.line_of("delivered"), f"level '{lkey}': 'delivered' must be true or false")
             continue
+        description = _description(lkey, lv, bad)
+        if description is None:
+            continue
         if "topics" in lv:
             scope = lv["topics"]
             if not isinstance(scope, list) or not all(isinstance(t, str) for t in scope):
@@ -259,10 +267,25 @@ def parse_blueprint(text: str, filename: str) -> tuple[Blueprint | None, list[Pr
         if not ok:
             continue
         levels[str(lkey)] = Level(str(lkey), str(lv.get("name", defaults["name"])), questions,
-                                  minutes, delivered, tuple(scope), quotas, lline, quota_lines)
+                                  minutes, delivered, tuple(scope), quotas, lline, quota_lines,
+                                  description)
     if problems:
         return None, problems
     return Blueprint(levels, areas, topics), problems
+
+
+def _description(lkey, lv: LineDict, bad) -> tuple[str, ...] | None:
+    """別表第1's items for the level: a list of texts, or one text; optional (older
+    blueprints have none). None when malformed (reported)."""
+    raw = lv.get("description")
+    if raw is None:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items) or not items:
+        bad(lv.line_of("description"), f"level '{lkey}': 'description' must be a text or a list of "
+                                       "non-empty texts (the knowledge and skills of 別表第1)")
+        return None
+    return tuple(t.strip() for t in items)
 
 
 def _quotas(lkey, lv: LineDict, questions: int, scope: list[str], bad):

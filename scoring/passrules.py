@@ -3,9 +3,11 @@ the web pages and the `cbt` commands (no Flask, no database).
 
 - 第3-7 なお書: a special pass deems every level below it passed, unless already held.
 - 第3-10: an intermediate passer attends the periodic course at least once in every fiscal
-  year, the year of the pass included ("年に1回以上"): a pass on 20 March is due by
-  31 March. A year with no attendance is missed; the current year is "not yet attended"
-  until its last day, and that is the list the secretariat chases.
+  year ("年に1回以上"), from the fiscal year after the pass was recorded in the engine, or
+  after the pass's own year when that is later. A special pass recorded years late thus
+  owes nothing for the years before the engine knew of it, and a pass in March is not
+  overdue by 31 March. A year with no attendance is missed; the current year is "not yet
+  attended" until its last day, and that is the list the secretariat chases.
 """
 from __future__ import annotations
 
@@ -76,21 +78,34 @@ def deemed_levels(level: str, held: set[str]) -> list[str]:
 class TrainingStatus:
     pass_year: int                 # fiscal year of the intermediate pass
     attended_this_year: bool
-    missed_years: tuple[int, ...]  # past fiscal years (pass year on) without attendance
-    due_this_year: bool            # the list of who is due: no attendance yet this year
+    missed_years: tuple[int, ...]  # past fiscal years (first_year on) without attendance
+    due_this_year: bool            # the list of who is due: owed this year, not attended yet
+    first_year: int                # the first fiscal year the course is owed
+    current_year: int
 
     @property
     def overdue_past(self) -> bool:
         return bool(self.missed_years)
 
+    @property
+    def owed_this_year(self) -> bool:
+        return self.first_year <= self.current_year
 
-def training_status(pass_year: int, attended_years: set[int], current_year: int) -> TrainingStatus:
+
+def training_first_year(pass_year: int, recorded_year: int) -> int:
+    """The first fiscal year 第3-10 asks for the course: the year after the later of the
+    pass's own year and the year the engine recorded it."""
+    return max(pass_year, recorded_year) + 1
+
+
+def training_status(pass_year: int, recorded_year: int, attended_years: set[int],
+                    current_year: int) -> TrainingStatus:
     """第3-10 for one intermediate passer (see the module docstring for the reading)."""
-    past = range(pass_year, current_year)
-    missed = tuple(y for y in past if y not in attended_years)
+    first = training_first_year(pass_year, recorded_year)
+    missed = tuple(y for y in range(first, current_year) if y not in attended_years)
     this_year = current_year in attended_years
-    due = pass_year <= current_year and not this_year
-    return TrainingStatus(pass_year, this_year, missed, due)
+    due = first <= current_year and not this_year
+    return TrainingStatus(pass_year, this_year, missed, due, first, current_year)
 
 
 def kana_variants(text: str) -> set[str]:

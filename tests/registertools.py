@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -83,13 +83,16 @@ def make_world(app, head2_signs_in: bool = False) -> World:
 
 
 def add_pass(app, staff_id: int, level: str, fiscal_year: int | None = None, source: str = "exam",
-             source_detail: str | None = None, by: str = "vicechair", affiliation_at_pass: int | None = None) -> int:
+             source_detail: str | None = None, by: str = "vicechair", affiliation_at_pass: int | None = None,
+             recorded_at: datetime | None = None) -> int:
     with app.app_context():
         staff = db.session.get(Staff, staff_id)
         r = PassRecord(staff_id=staff_id, level=level, fiscal_year=fiscal_year or current_fiscal_year(),
                        source=source, source_detail=source_detail, recorded_by=user_id(by),
                        affiliation_at_pass_id=affiliation_at_pass or staff.affiliation_id,
                        post_at_pass=staff.post)
+        if recorded_at is not None:         # when the engine learnt of the pass (default: now)
+            r.recorded_at = recorded_at
         db.session.add(r)
         db.session.commit()
         return r.id

@@ -44,9 +44,9 @@ def test_problems_are_shown_beside_their_question(app, tmp_path):
     card = page[page.index('id="broken-1"'):]
     card = card[:card.index("</article>")]
     assert "<strong>BAD-1</strong>" in card
-    assert re.search(r"bad\.yaml:\d+</code> question &#39;BAD-1&#39;: unknown key &#39;colour&#39;", card)
+    assert re.search(r"bad\.yaml:\d+</code> 問題 BAD-1: 不明なキー「colour」があります", card)
     ok_card = page[page.index('id="OK-1"'):]
-    assert "unknown key" not in ok_card[:ok_card.index("</article>")]
+    assert "不明なキー" not in ok_card[:ok_card.index("</article>")]
 
 
 def test_sample_form_for_a_level(app):

@@ -210,6 +210,9 @@ def test_the_year_in_a_browser(app, live_server, browser, artifacts, tmp_path): 
     row = p.locator("#sheets tbody tr", has_text="栄　一花")
     expect(row.locator("td.score")).to_have_text("7/10（70%）")
     expect(row.locator("td.result")).to_have_text("合格")
+    # The committee's decision (第2-2): today's meeting (the date is filled in), two members.
+    p.get_by_label("サイバー局長（委員長）（委員長）").check()
+    p.get_by_label("情報技術戦略課長（副委員長）（副委員長）").check()
     p.get_by_role("button", name="合格の答案をすべて認定する").click()
     expect(p.locator("body")).to_contain_text("1件を認定しました（合格1件、不合格0件）")
     expect(row).to_contain_text("認定済み（合格）")

@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Attempt, AuditEvent, Certification, Notice, PassRecord, Staff, User
+from tests.decisiontools import decision
 from tests.test_review import (_row, _staff_id, affiliation, form_ids, login, person, right_first,
                                session_id, set_format, sit)
 
 
 def certify(client, sid, attempts=(), all_passing=False):
-    data = {"attempt": [str(a) for a in attempts]}
+    data = {"attempt": [str(a) for a in attempts], **decision(client.app)}
     if all_passing:
         data["all_passing"] = "1"
     else:

@@ -3,6 +3,7 @@ from click.testing import CliRunner
 
 from app.cli.base import main
 from tests.banktools import good_bank
+from tests.decisiontools import decision
 
 
 def test_demo_prints_accounts_and_is_repeatable(tmp_path, monkeypatch, fresh_db_url):
@@ -12,6 +13,9 @@ def test_demo_prints_accounts_and_is_repeatable(tmp_path, monkeypatch, fresh_db_
     assert first.exit_code == 0, first.output
     assert "candidate1" in first.output and "password for all" in first.output
     assert "candidate1 holds 初級 from the former exam" in first.output
+    # The summary for a newcomer: the accounts once, no migration or audit log lines.
+    assert first.output.count("candidate1    ") == 1
+    assert "alembic" not in first.output and "cbt.audit" not in first.output
     again = CliRunner().invoke(main, ["demo"])
     assert again.exit_code == 0
     # Same banks, same content address: no second version.
@@ -19,6 +23,51 @@ def test_demo_prints_accounts_and_is_repeatable(tmp_path, monkeypatch, fresh_db_
     assert version and version == [ln for ln in again.output.splitlines() if ln.startswith("bank version")]
     sweep = CliRunner().invoke(main, ["sweep"])
     assert sweep.exit_code == 0 and "0 attempt(s)" in sweep.output
+
+
+def test_the_demo_tells_a_whole_story_sit_certify_notice(tmp_path, monkeypatch, fresh_db_url):
+    """README's first exam: candidate2 sits 初級 (any answers); the vice-chair finds on the
+    review list the demo's 中級 sheet of candidate1 (a pass) and certifies it; head1, the
+    head of candidate1's station, reads the notice; candidate1 sees the result."""
+    import re
+
+    from app import create_app
+    from tests.conftest import Client
+
+    monkeypatch.setenv("CBT_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("DATABASE_URL", fresh_db_url)
+    out = CliRunner().invoke(main, ["demo"])
+    assert out.exit_code == 0, out.output
+    assert "sat 中級 (45 of 50 right): the sheet waits for certification" in out.output
+    app = create_app({"TESTING": True})
+
+    sitter = Client(app)
+    sitter.login("candidate2")
+    state = sitter.start("beginner")
+    assert state["phase"] == "running" and state["count"] == 40
+
+    chair = Client(app)
+    chair.login("vicechair")
+    listing = chair.get("/committee/review/").get_data(as_text=True)
+    sessions = dict((title, int(sid)) for sid, title in re.findall(
+        r'href="/committee/review/sessions/(\d+)"[^>]*>([^<]+)<', listing))
+    [sid] = [sid for title, sid in sessions.items() if "中級" in title]
+    page = chair.get(f"/committee/review/sessions/{sid}").get_data(as_text=True)
+    assert "愛知 太郎" in page or "愛知　太郎" in page
+    [attempt] = re.findall(r'name="attempt" value="(\d+)"', page)
+    done = chair.post_form(f"/committee/review/sessions/{sid}/certify", {"attempt": attempt, **decision(app)},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "1件を認定しました（合格1件" in done and "合格者名簿に記載" in done
+
+    head = Client(app)
+    head.login("head1")
+    notices = head.get("/head/").get_data(as_text=True)
+    assert "中級" in notices and ("愛知 太郎" in notices or "愛知　太郎" in notices)
+
+    candidate = Client(app)
+    candidate.login("candidate1")
+    home = candidate.get("/exam/").get_data(as_text=True)
+    assert "合格" in home
 
 
 def test_bank_load_refuses_a_broken_bank_whole(tmp_path, monkeypatch, fresh_db_url):

@@ -33,6 +33,7 @@ from scoring.jpdate import fiscal_year_label
 
 from app.cli.demo import DEMO_PASSWORD
 from tests.choicetools import posted_for
+from tests.decisiontools import decision
 from tests.conftest import Client
 from tests.test_notices import parsed, smtp  # noqa: F401  (the real SMTP server fixture)
 from tests.yeartools import key_leaks, questions, right, short_banks, staff_csv, window, wrong
@@ -212,7 +213,7 @@ def score_of(row_html) -> str:
 
 def certify(client, sid, attempts=(), all_passing=False):
     client.get(f"/committee/review/sessions/{sid}")
-    data = {"attempt": [str(a) for a in attempts]}
+    data = {"attempt": [str(a) for a in attempts], **decision(client.app)}
     data["all_passing" if all_passing else "certify"] = "1"
     return client.post_form(f"/committee/review/sessions/{sid}/certify", data)
 

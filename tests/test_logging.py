@@ -193,53 +193,74 @@ def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 60) -> Non
     raise AssertionError("cbt serve did not answer /healthz")
 
 
+class Served:
+    """`cbt serve` on a free port with the test app's database, its stdout and stderr kept:
+    `with Served(app, tmp_path, *options) as s: s.call(path)`, then `s.out`, `s.err`."""
+
+    def __init__(self, app, tmp_path, *options):
+        self.port, self.tmp = free_port(), tmp_path
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "CBT_ACCESS_LOG")}
+        env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], CBT_INSTANCE=str(tmp_path / "srv"),
+                   SECRET_KEY="serve-test", CBT_BANKS=app.config["BANKS_DIR"])
+        self.env, self.options = env, list(options)
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def __enter__(self):
+        self._err = open(self.tmp / "stderr", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", "1", "--threads", "2", *self.options],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=self._err,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _wait_healthy(self.base, self.proc)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.send_signal(signal.SIGTERM)                 # gunicorn's graceful stop
+        try:
+            out, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            out, _ = self.proc.communicate()
+        self._err.close()
+        self.out, self.err = out.decode(), (self.tmp / "stderr").read_text()
+
+    def call(self, path, data=None, rid=None):
+        headers = {"X-Request-ID": rid} if rid else {}
+        req = urllib.request.Request(self.base + path, data=data, headers=headers)
+        try:
+            with self.opener.open(req, timeout=30) as resp:
+                return resp.status, resp.read().decode(), resp.headers
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(), exc.headers
+
+    def sign_in(self, username):
+        status, page, _ = self.call("/login")
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        form = urlencode({"csrf_token": token, "username": username,
+                          "password": DEMO_PASSWORD}).encode()
+        return self.call("/login", data=form)
+
+
 def test_cbt_serve_writes_json_access_and_error_lines(app, tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}     # json by default
-    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], CBT_INSTANCE=str(tmp_path / "srv"),
-               SECRET_KEY="serve-test", CBT_BANKS=app.config["BANKS_DIR"])
-    err = open(tmp_path / "stderr", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "--threads", "2"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_healthy(base, proc)
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-
-        def call(path, data=None, rid=None):
-            headers = {"X-Request-ID": rid} if rid else {}
-            req = urllib.request.Request(base + path, data=data, headers=headers)
-            try:
-                with opener.open(req, timeout=30) as resp:
-                    return resp.status, resp.read().decode(), resp.headers
-            except urllib.error.HTTPError as exc:
-                return exc.code, exc.read().decode(), exc.headers
-
+    with Served(app, tmp_path) as served:             # json by default
+        call = served.call
         status, _, headers = call("/healthz", rid="edge-health-1")
         assert status == 200 and headers["X-Request-ID"] == "edge-health-1"
-        status, page, _ = call("/login")
-        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-        form = urlencode({"csrf_token": token, "username": "candidate1",
-                          "password": DEMO_PASSWORD}).encode()
-        status, _, _ = call("/login", data=form)
+        status, _, _ = served.sign_in("candidate1")
         assert status == 200                             # followed the redirect home
         status, _, headers = call("/committee/review/", rid="edge-forbidden-1")
         assert status == 403 and headers["X-Request-ID"] == "edge-forbidden-1"
         status, _, headers = call("/no-such-page")
         assert status == 404
         made = headers["X-Request-ID"]
-    finally:
-        proc.send_signal(signal.SIGTERM)                 # gunicorn's graceful stop
-        try:
-            out, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-        err.close()
-    assert out.decode().startswith("serving on ")        # stdout: the one line for people
-    records = json_lines((tmp_path / "stderr").read_text())     # stderr: every line JSON
+    assert served.out.startswith("serving on ")        # stdout: the one line for people
+    records = json_lines(served.err)                   # stderr: every line JSON
     uid = user_id(app, "candidate1")
 
     access = [r for r in records if r["logger"] == "gunicorn.access"]
@@ -265,6 +286,39 @@ def test_cbt_serve_writes_json_access_and_error_lines(app, tmp_path):
     # gunicorn's own messages, in JSON too.
     assert any(r["logger"] == "gunicorn.error" and r["msg"].startswith("Booting worker")
                for r in records)
+
+
+def test_make_runs_terminal_logs_are_short_lines_without_background_requests(app, tmp_path):
+    """`make run` serves with --log-format text --access-log quiet: a line per page or
+    refusal, short, and none for static files, health checks or an open page's pulse."""
+    with Served(app, tmp_path, "--log-format", "text", "--access-log", "quiet") as served:
+        assert served.call("/healthz")[0] == 200
+        assert served.call("/static/style.css")[0] == 200
+        assert served.sign_in("candidate1")[0] == 200
+        assert served.call("/committee/review/")[0] == 403
+        assert served.call("/no-such-page")[0] == 404
+    lines = served.err.splitlines()
+    assert not any(line.lstrip().startswith("{") for line in lines), lines       # no JSON
+    short = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (GET|POST) (\S+) (\d{3}) \d+ ms( user=\d+)?$")
+    access = [m.group(1, 2, 3) for m in map(short.match, lines) if m]
+    assert ("GET", "/login", "200") in access and ("POST", "/login", "302") in access
+    assert ("GET", "/committee/review/", "403") in access
+    assert ("GET", "/no-such-page", "404") in access
+    assert not [a for a in access if a[1] in ("/healthz", "/static/style.css")], access
+    assert not [line for line in lines if "Booting worker" in line]      # gunicorn's start-up
+    # The refusal's audit line is still there, in text.
+    assert any("cbt.audit forbidden" in line for line in lines), lines
+
+
+def test_background_requests_are_the_pages_own_calls_and_static_files():
+    from app.core.logs import background_request
+    for path in ("/static/exam.js", "/healthz", "/readyz", "/favicon.ico", "/exam/attempts/3/pulse",
+                 "/exam/attempts/3/state", "/exam/attempts/3/answers", "/exam/attempts/3/position",
+                 "/room/2/state"):
+        assert background_request(path), path
+    for path in ("/exam/attempts/3", "/login", "/committee/review/", "/room/2",
+                 "/exam/attempts/3/submit", "/room/2/seats/4/pause", "/statesman"):
+        assert not background_request(path), path
 
 
 def test_audit_details_named_like_log_record_attributes_are_logged(japp, capsys):

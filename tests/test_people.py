@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.cli.people import affiliations_group, staff_group
 from app.extensions import db
-from app.models import Affiliation, AuditEvent, Staff, User
+from app.models import Affiliation, Appointment, AuditEvent, Staff, User
 from tests.conftest import Client
 
 HEADER = "staff_number,name_kanji,name_kana,birth_date,post,affiliation_code,employment_category,email"
@@ -47,7 +47,9 @@ def ids(app):
         return {"s4": db.session.scalar(select(Staff.id).where(Staff.staff_number == "100004")),
                 "s5": db.session.scalar(select(Staff.id).where(Staff.staff_number == "100005")),
                 "cand3": db.session.scalar(select(User.id).where(User.username == "candidate3")),
-                "aff": db.session.scalar(select(Affiliation.id).where(Affiliation.code == "102"))}
+                "aff": db.session.scalar(select(Affiliation.id).where(Affiliation.code == "102")),
+                "appt": db.session.scalar(select(Appointment.id).join(User, User.id == Appointment.user_id)
+                                          .where(User.username == "committee1"))}
 
 
 def events(app, name):
@@ -85,6 +87,9 @@ def routes(i):
         ("GET", f"/admin/users/{i['cand3']}", None, MANAGERS, {200}),
         ("POST", f"/admin/users/{i['cand3']}", {"roles": "candidate", "active": "y"}, MANAGERS, {302}),
         ("POST", f"/admin/users/{i['cand3']}/password", {}, MANAGERS, {200}),
+        ("GET", "/admin/appointments", None, VIEWERS, {200}),
+        ("POST", "/admin/appointments", {}, VIEWERS, {400}),
+        ("POST", f"/admin/appointments/{i['appt']}/end", {}, VIEWERS, {302}),
         ("GET", "/admin/audit", None, VIEWERS, {200}),
         ("GET", "/admin/audit/export.csv", None, VIEWERS, {200}),
     ]
@@ -284,12 +289,12 @@ def test_roles_are_assigned_by_managers_and_audited(app):
     c = signed_in(app, "chair")
     i = ids(app)
     c.get(f"/admin/users/{i['cand3']}")
-    resp = c.post_form(f"/admin/users/{i['cand3']}", {"roles": ["candidate", "author"], "active": "y"})
+    resp = c.post_form(f"/admin/users/{i['cand3']}", {"roles": ["candidate", "proctor"], "active": "y"})
     assert resp.status_code == 302
     with app.app_context():
-        assert db.session.get(User, i["cand3"]).role_set == {"candidate", "author"}
+        assert db.session.get(User, i["cand3"]).role_set == {"candidate", "proctor"}
     [ev] = events(app, "user_roles_changed")
-    assert ev["added"] == ["author"] and ev["removed"] == [] and ev["username"] == "candidate3"
+    assert ev["added"] == ["proctor"] and ev["removed"] == [] and ev["username"] == "candidate3"
     # Deactivated: the account can no longer sign in.
     c.post_form(f"/admin/users/{i['cand3']}", {"roles": ["candidate"]})
     assert Client(app).login("candidate3").status_code == 401

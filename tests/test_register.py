@@ -13,8 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from scoring.jpdate import fiscal_year_label
-from scoring.passrules import (deemed_levels, kana_variants, parse_fiscal_year, parse_level,
-                               training_status)
+from scoring.passrules import deemed_levels, kana_variants, parse_fiscal_year, parse_level
 
 from app.cli.register import passes as passes_cli, register as register_cli
 from app.extensions import db
@@ -59,17 +58,6 @@ def test_levels_rules_and_kana():
     assert deemed_levels("advanced", {"beginner"}) == ["intermediate"]
     assert deemed_levels("beginner", set()) == []
     assert {"あいち", "アイチ"} <= kana_variants("アイチ")
-
-
-def test_training_is_due_every_year_from_the_year_of_the_pass():
-    # Passed in 2023, attended in 2023 only: 2024 missed, 2025 (this year) not yet attended.
-    st = training_status(2023, {2023}, 2025)
-    assert st.missed_years == (2024,) and st.due_this_year and not st.attended_this_year
-    # Passed this year: due by the end of this year too.
-    assert training_status(2025, set(), 2025).due_this_year
-    assert training_status(2025, {2025}, 2025) == training_status(2025, {2025}, 2025)
-    done = training_status(2024, {2024, 2025}, 2025)
-    assert not done.due_this_year and not done.missed_years
 
 
 # ---- access -----------------------------------------------------------------------------

@@ -119,6 +119,7 @@ ROUTES: dict[str, Route] = {
     "head.index": Route(HEAD),
     "head.staff_detail": Route(HEAD),
     "head.notice_read": Route(HEAD),
+    "head.invite": Route(HEAD),
     # Administration (庶務): affiliations, staff, accounts, imports, the audit log.
     "admin.home": Route(ADMIN_VIEW),
     "admin.affiliations": Route(ADMIN_VIEW),
@@ -135,6 +136,9 @@ ROUTES: dict[str, Route] = {
     "admin.users": Route(ADMIN),
     "admin.user_edit": Route(ADMIN),
     "admin.user_reset_password": Route(ADMIN),
+    "admin.appointments": Route(REGISTER),
+    "admin.appointment_new": Route(REGISTER),       # the operation refuses who may not appoint
+    "admin.appointment_end": Route(REGISTER),
     "admin.audit_log": Route(REGISTER),
     "admin.audit_export": Route(REGISTER),
     # The exam room: its proctors (proctor1 is assigned to the demo sessions), the
@@ -192,7 +196,7 @@ def ids(app):
         users = {u.username: u.id for u in db.session.scalars(select(User))}
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
-            "certification_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
+            "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
             "action": "note"}
 
 

@@ -1,13 +1,18 @@
 """Periodic training (第3-10): attendance of intermediate passers by form, CSV and command,
-and who has not attended this fiscal year (the year of the pass included)."""
+and who has not attended this fiscal year (from the year after the pass was recorded)."""
 from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 
+import pytest
 from click.testing import CliRunner
+from hypothesis import given, strategies as st
 from sqlalchemy import func, select
+
+from scoring.jpdate import fiscal_year_label
+from scoring.passrules import training_first_year, training_status
 
 from app.cli.register import training as training_cli
 from app.extensions import db
@@ -17,6 +22,37 @@ from app.register.training import training_rows
 from tests.registertools import add_pass, make_world, signed_in
 
 HEADER = "staff_number,attended_on,course\n"
+
+
+# (pass year, year recorded here, years attended, this year) -> (missed years, due this year)
+TRAINING_CASES = [
+    ((2023, 2023, {2024}, 2025), ((), True)),             # owed from 2024: attended; 2025 not yet
+    ((2023, 2023, set(), 2025), ((2024,), True)),
+    ((2023, 2023, {2024, 2025}, 2025), ((), False)),
+    ((2025, 2025, set(), 2025), ((), False)),            # passed this year: owed from next year
+    ((2018, 2025, set(), 2025), ((), False)),            # special pass of 2018 recorded this year
+    ((2018, 2023, set(), 2025), ((2024,), True)),        # recorded in 2023: owed from 2024 only
+    ((2026, 2025, set(), 2025), ((), False)),            # a pass dated after its recording: from 2027
+    ((2026, 2025, set(), 2027), ((), True)),
+]
+
+
+@pytest.mark.parametrize("given_, expected", TRAINING_CASES)
+def test_training_is_owed_from_the_year_after_the_pass_is_recorded(given_, expected):
+    status = training_status(*given_)
+    assert (status.missed_years, status.due_this_year) == expected
+    assert status.attended_this_year == (given_[3] in given_[2])
+
+
+@given(st.integers(2000, 2040), st.integers(0, 10), st.sets(st.integers(1995, 2050)), st.integers(2000, 2050))
+def test_no_year_before_the_first_is_ever_missed_or_due(pass_year, late, attended, current):
+    recorded = pass_year + late
+    status = training_status(pass_year, recorded, attended, current)
+    first = training_first_year(pass_year, recorded)
+    assert first == recorded + 1 and status.first_year == first
+    assert all(first <= y < current and y not in attended for y in status.missed_years)
+    assert len(status.missed_years) == len([y for y in range(first, current) if y not in attended])
+    assert status.due_this_year == (current >= first and current not in attended)
 
 
 def records(app) -> list[tuple[str, date, int, str]]:
@@ -107,9 +143,12 @@ def test_a_csv_with_any_bad_row_imports_nothing(app):
 def test_who_has_not_attended_this_fiscal_year(app):
     w = make_world(app)
     fy = current_fiscal_year()
-    add_pass(app, w.s1, "intermediate", fy - 2)    # attended fy-2 only: fy-1 missed, due now
-    add_pass(app, w.s2, "intermediate", fy)        # passed this year: due this year too
-    add_pass(app, w.s3, "intermediate", fy - 1)    # attended this year: not due
+    def in_year(year):
+        return datetime(year, 6, 1, 3, 0)
+    # Exam passes, recorded in their own year: the course is owed from the next year on.
+    add_pass(app, w.s1, "intermediate", fy - 2, recorded_at=in_year(fy - 2))   # attended fy-2 only: fy-1 missed, due now
+    add_pass(app, w.s2, "intermediate", fy - 1, recorded_at=in_year(fy - 1))   # owed from this year: due
+    add_pass(app, w.s3, "intermediate", fy - 2, recorded_at=in_year(fy - 2))   # attended this year: not due
     add_pass(app, w.head1_staff, "beginner", fy)   # not an intermediate passer: not listed
     with app.app_context():
         for sid, year in [(w.s1, fy - 2), (w.s3, fy)]:
@@ -153,3 +192,35 @@ def test_training_import_command(app, monkeypatch, tmp_path):
     assert records(app) == [("R00001", date(2025, 4, 10), 2025, "定期講習")]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TrainingRecord)) >= 1
+
+
+def _row_of(page: str, table_id: str, name: str) -> str:
+    table = page.split(f'id="{table_id}"')[1].split("</table>")[0]
+    return next(r for r in table.split("<tr") if name in r)
+
+
+def test_a_special_pass_recorded_this_year_shows_no_missed_years(app):
+    """A 中級 pass of years ago (警察庁), recorded today: nothing is missed, nothing is due
+    this year, on the secretariat's overdue list and the head's page alike."""
+    w = make_world(app)
+    fy = current_fiscal_year()
+    vc = signed_in(app, "vicechair")
+    resp = vc.post_form("/committee/register/special", {
+        "staff_number": "R00001", "level": "intermediate", "source": "npa", "source_detail": "",
+        "fiscal_year": str(fy - 4), "evidence": "警察庁 中級 合格証 第7号", "affiliation_at_pass": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    with app.app_context():
+        [row] = [r for r in training_rows([w.central], current_year=fy) if r.staff.staff_number == "R00001"]
+    assert row.status.missed_years == () and not row.status.due_this_year
+    assert row.status.first_year == fy + 1
+    later = fiscal_year_label(fy + 1)
+    overdue = signed_in(app, "secretariat1").get("/committee/register/training").get_data(as_text=True)
+    cells = _row_of(overdue, "training-status", "熱田 一郎")
+    assert "未受講" not in cells and later in cells
+    assert not any(fiscal_year_label(y) in cells for y in range(fy - 3, fy))   # no missed year named
+    due_only = signed_in(app, "committee1").get("/committee/register/training?due=1").get_data(as_text=True)
+    assert "熱田 一郎" not in due_only.split('id="training-status"')[1]
+    head = signed_in(app, "head1").get("/head/").get_data(as_text=True)
+    cells = _row_of(head, "training", "熱田 一郎")
+    assert "未受講" not in cells and later in cells
+    assert not any(fiscal_year_label(y) in cells for y in range(fy - 3, fy))

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import (AuditEvent, Certification, ExamSession, Notice, PassRecord, Registration,
                         Staff, User, UserRole, WrittenScore, utcnow)
 from app.register.passes import levels_held
+from tests.decisiontools import decision
 from tests.registertools import add_pass, make_world, user_id
 from tests.test_certify import certify
 from tests.test_notices import mail_config, smtp  # noqa: F401  (the fixture)
@@ -65,7 +66,8 @@ def register_world_staff(app, sid, *staff_ids):
 
 def certify_written(client, sid, written_ids):
     return client.post_form(f"/committee/review/sessions/{sid}/certify",
-                            {"written": [str(i) for i in written_ids], "certify": "1"})
+                            {"written": [str(i) for i in written_ids], "certify": "1",
+                             **decision(client.app)})
 
 
 def test_written_only_scores_from_the_form_are_certified_singly(app):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from scoring.assembly import Assembler, AssemblyError, new_seed
 from scoring.bank import load_banks, relpath_for_display
+from scoring.eligibility import LEVEL_NAMES
 from scoring.versions import diff, history
 
 from ..auth.routes import role_required
@@ -19,6 +20,7 @@ from ..extensions import db
 from ..models import BankVersion
 from . import bp
 from .forms import LoadBanksForm
+from .messages import message_ja
 from .versions import BankError, bank_folder, import_banks, snapshot
 
 AUTHORS = ("author", "vice_chair", "chair")
@@ -60,6 +62,15 @@ def _item(q, position=1, shuffle=False):
     return {"position": position, "q": q, "choices": [by_key[k] for k in order], "response": None}
 
 
+def _level_names(blueprint) -> dict[str, str]:
+    """初級, 中級, 上級 as the blueprint names them (the default names for a blueprint that
+    did not load)."""
+    names = dict(LEVEL_NAMES)
+    if blueprint is not None:
+        names.update({k: lv.name for k, lv in blueprint.levels.items()})
+    return names
+
+
 @bp.get("/")
 @role_required(*AUTHORS)
 def preview():
@@ -80,7 +91,8 @@ def preview():
     return render_template("author/preview.html", loaded=loaded, items=items, beside=beside,
                            loose=loose, broken=broken, args=args, page=page, pages=max(1, -(-len(shown) // per_page)),
                            total_shown=len(shown), rel=relpath_for_display,
-                           folder=folder, basename=os.path.basename)
+                           folder=folder, basename=os.path.basename, ja=message_ja,
+                           level_names=_level_names(loaded.blueprint))
 
 
 @bp.get("/sample")
@@ -96,7 +108,7 @@ def sample():
         form = Assembler(loaded.blueprint, loaded.questions, level).draw(seed)
     except AssemblyError as exc:
         return render_template("author/sample.html", loaded=loaded, level=level, items=[],
-                               error=str(exc), seed=None)
+                               error=message_ja(str(exc)), seed=None)
     items = []
     for i, it in enumerate(form.items, start=1):
         q = loaded.questions[it.id]

@@ -7,7 +7,7 @@ need no database or server.
   export themselves)
 - database.py: `db upgrade|current|revision`, `init-db`; backup.py: `backup`, `restore`
 - server.py: `serve`, `sweep`; demo.py: `demo` and the demo content
-- people.py: `staff import`, `affiliations import`; register.py: `passes import`,
+- people.py: `staff import`, `affiliations import`, `appointments record`; register.py: `passes import`,
   `training import`, `register export`; stats.py: `stats`
 """
 from . import backup, banks, database, demo, people, register, server, stats
@@ -17,6 +17,7 @@ from .base import main
 main.add_command(stats.stats)
 main.add_command(people.staff_group)
 main.add_command(people.affiliations_group)
+main.add_command(people.appointments_group)
 main.add_command(register.passes)
 main.add_command(register.training)
 main.add_command(register.register)

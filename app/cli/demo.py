@@ -2,18 +2,23 @@
 affiliations and staff records the committee's and the secretariat's pages work on."""
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import date, timedelta
 
 import click
 from sqlalchemy import select
 
+from scoring.choice_positions import to_positions
 from scoring.jpdate import fiscal_year, to_jst
 
 from ..banks.versions import import_banks, snapshot
 from ..db import schema
+from ..exam.attempts import find_attempt, record_answer, start_attempt, submit_attempt
 from ..extensions import db
 from ..models import (Affiliation, ExamSession, PassRecord, Proctor, Registration, Staff, User,
                       UserRole, utcnow)
+from ..people.appointments import record_setup
 from .base import app_context, banks_option, main, resolve_banks
 
 DEMO_PASSWORD = "cbt-demo-2025"
@@ -88,7 +93,47 @@ def ensure_user(username: str, name: str, roles: list[str], password: str) -> Us
         for r in roles:
             user.roles.append(UserRole(role=r))
         db.session.flush()
+        record_setup(user, roles, "デモ用アカウント")
     return user
+
+
+def right_answer(question):
+    """The bank's right answer, in keys (a text question: its first accepted answer)."""
+    if question.type == "multiple":
+        return list(question.answer)
+    if question.type == "text":
+        return question.answer[0]
+    return question.answer
+
+
+def wrong_answer(question):
+    """A wrong answer of the question's type, in keys."""
+    if question.type == "single":
+        return next(c.key for c in question.choices if c.key != question.answer)
+    if question.type == "multiple":
+        return [next(c.key for c in question.choices if c.key not in question.answer)]
+    if question.type == "true_false":
+        return not question.answer
+    return "まちがい"
+
+
+def sit_sheet(session: ExamSession, user: User, right: int, started) -> None:
+    """A sheet sat through the engine's own save path: the first `right` questions answered
+    right, the rest wrong, a save a minute from `started`, then submitted and scored."""
+    if find_attempt(session.id, user.id) is not None:
+        return
+    attempt = start_attempt(session, user, started)
+    _blueprint, questions = snapshot(attempt.bank_version)
+    seq, at = 0, started
+    for position, item in enumerate(attempt.form, start=1):
+        question = questions[item["id"]]
+        response = right_answer(question) if position <= right else wrong_answer(question)
+        at = started + timedelta(minutes=position * 0.8)
+        record_answer(attempt, base_seq=seq, client_id=uuid.uuid4().hex, position=position,
+                      question_id=question.id, flagged=False, now=at,
+                      response=to_positions(question.type, item.get("choice_order", ()), response))
+        seq += 1
+    submit_attempt(attempt, "candidate", at + timedelta(minutes=2))
 
 
 def seed_demo(folder: str, passes: bool = True) -> list[str]:
@@ -135,8 +180,14 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
                                    assigned_by=users["vicechair"].id))
         lines.append(f"session '{title}': {lv.questions} questions, {lv.minutes} minutes, "
                      f"open to {', '.join(candidates)}")
+        if passes and level == "intermediate":
+            # So that the committee's list is not empty and a certification leads somewhere:
+            # candidate1 (中央警察署, whose head is head1) sat 中級 an hour ago and passed.
+            sit_sheet(session, users["candidate1"], right=lv.questions * 9 // 10,
+                      started=session.opens_at + timedelta(minutes=1))
     if passes:
-        lines.append("candidate1 holds 初級 from the former exam (so may sit 中級)")
+        lines.append("candidate1 holds 初級 from the former exam, and sat 中級 (45 of 50 right): "
+                     "the sheet waits for certification")
     db.session.commit()
     lines.append("")
     lines.append(f"demo accounts (password for all: {DEMO_PASSWORD}):")
@@ -150,6 +201,9 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
 def demo(banks: str | None) -> None:
     """Create the database with the starter banks, demo accounts and open sessions."""
     with app_context() as app:
+        # The migrations' and the audit's INFO lines are for operators; a newcomer reads the summary.
+        for name in ("alembic", "cbt.audit"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         lines = seed_demo(resolve_banks(banks))
     for line in lines:
         click.echo(line)

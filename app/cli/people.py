@@ -1,5 +1,6 @@
 """`cbt staff import` and `cbt affiliations import`: the browser's CSV imports from the command
-line (same code: app/people/imports.py), all or nothing.
+line (same code: app/people/imports.py), all or nothing. `cbt appointments record`: the
+chair's or vice-chair's post when it is empty (a new installation).
 
 Every problem is printed as FILE:LINE: column: message and the exit status is 1; nothing
 is written then. --dry-run shows what would change and writes nothing either way."""
@@ -80,3 +81,37 @@ def affiliations_import(path: str, dry_run: bool) -> None:
     """Import affiliations from CSV: code,name[,head_username]. Existing codes are updated."""
     from ..people.imports import apply_affiliation_import, plan_affiliation_import
     _run(path, dry_run, plan_affiliation_import, apply_affiliation_import, "affiliation")
+
+
+@click.group("appointments")
+def appointments_group() -> None:
+    """Appointments (任命): the chair's and vice-chair's posts."""
+
+
+@appointments_group.command("record")
+@click.argument("username")
+@click.argument("post", type=click.Choice(["chair", "vice_chair"]))
+@click.option("--note", default="", help="the personnel order or other ground (発令の根拠)")
+def appointments_record(username: str, post: str, note: str) -> None:
+    """Record USERNAME as the holder of an empty POST: chair (サイバー局長) or vice_chair
+    (情報技術戦略課長). A post held already changes hands on the appointments page, recorded
+    by the chair or the vice-chair."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import User
+    from ..people.appointments import appoint, current
+    from ..people.rules import PeopleError
+    with app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no account {username!r}")
+        if current(post):
+            raise click.ClickException(f"{post} is held by {current(post)[0].user.username}; "
+                                       "the chair or vice-chair records a successor on the appointments page")
+        try:
+            appoint(user, post, None, note=note or "コマンドラインで記録")
+        except PeopleError as exc:
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo(f"{username} holds {post} from today")

@@ -48,8 +48,12 @@ def default_workers(servers_here: int = 1) -> int:
               default="json",
               envvar="LOG_FORMAT", show_default=True, show_envvar=True,
               help="stderr log lines: one JSON object each, or text for a terminal")
+@click.option("--access-log", type=click.Choice(["full", "quiet"], case_sensitive=False),
+              default="full", envvar="CBT_ACCESS_LOG", show_default=True, show_envvar=True,
+              help="quiet: no line for a static file or an open page's own background request "
+                   "(pulse, state, position, answer save) that succeeded")
 def serve(host: str, port: int, workers: int | None, threads: int, keepalive: int,
-          log_format: str) -> None:
+          log_format: str, access_log: str) -> None:
     """Run the engine under gunicorn, as in production."""
     from gunicorn.app.base import BaseApplication
 
@@ -58,6 +62,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, keepalive: in
     workers = workers or default_workers()
     # Read by gunicorn's logger here and by the app in each worker (create_app).
     os.environ["LOG_FORMAT"] = log_format
+    os.environ["CBT_ACCESS_LOG"] = access_log
     os.environ["CBT_THREADS"] = str(threads)        # its connection pool (create_app)
 
     class Server(BaseApplication):
@@ -69,7 +74,9 @@ def serve(host: str, port: int, workers: int | None, threads: int, keepalive: in
                                # gunicorn's control socket is one path per user
                                # (~/.gunicorn/gunicorn.ctl): several servers on one machine
                                # would take it from each other, and nothing here uses it.
-                               "control_socket_disable": True}.items():
+                               "control_socket_disable": True,
+                               # quiet: gunicorn's start-up lines too (warnings still come)
+                               "loglevel": "warning" if access_log == "quiet" else "info"}.items():
                 if key in self.cfg.settings:      # control_socket_* is new in gunicorn 25
                     self.cfg.set(key, value)
 

@@ -25,6 +25,73 @@ LOGGED_DETAIL = frozenset({
 # A `reason` is logged when it is a code ("deadline", "not_on_form"), not free text.
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
+# Every event code the engine records, with the name the audit log page and its CSV show
+# beside it (the code stays for machines and for filtering). A new event needs a name here:
+# tests/test_japanese_text.py reads every code the source records and checks this table.
+EVENT_NAMES = {
+    # Signing in and access
+    "login": "ログイン", "logout": "ログアウト", "login_failed": "ログイン失敗",
+    "login_locked": "ログイン制限", "forbidden": "権限のない操作",
+    # People and accounts
+    "affiliation_created": "所属の登録", "affiliation_updated": "所属の変更",
+    "affiliation_import": "所属の一括登録", "staff_created": "職員の登録",
+    "staff_updated": "職員情報の変更", "staff_import": "職員の一括登録",
+    "user_created": "アカウントの作成", "user_linked": "アカウントの紐付け",
+    "password_reset": "パスワードの再発行", "user_roles_changed": "役割の変更",
+    "audit_exported": "監査記録の出力",
+    # Sessions and registrations
+    "session_created": "実施回の作成", "session_updated": "実施回の変更",
+    "registration_added": "受検者の登録", "registration_refused": "受検者の登録の拒否",
+    "registration_removed": "受検者の登録の取消し",
+    "admission_granted": "受検の許可（第3-2ただし書）", "admission_revoked": "受検の許可の取消し",
+    "room_settings_updated": "試験会場の設定の変更", "proctor_assigned": "試験監督者の指名",
+    "proctor_removed": "試験監督者の指名の取消し", "accommodation_set": "合理的配慮の設定",
+    # Sitting the exam
+    "lobby_entered": "待機画面への入室", "attempt_started": "受検の開始",
+    "attempt_submitted": "答案の提出", "start_refused": "受検開始の拒否",
+    "attempt_access_refused": "答案への接続の拒否", "access_refused": "試験会場外からの接続の拒否",
+    "answer_refused": "解答の保存の拒否", "submit_refused": "答案の提出の拒否",
+    # The exam room (room_ + RoomEvent.action)
+    "room_signal": "試験会場: 開始の合図", "room_pause": "試験会場: 一時中断",
+    "room_resume": "試験会場: 再開", "room_add_time": "試験会場: 時間の追加",
+    "room_move": "試験会場: 端末の移動", "room_terminate": "試験会場: 受検中止",
+    "room_note": "試験会場: 記録", "room_access_code": "試験会場: 入室コードの変更",
+    # Review and certification
+    "sheets_exported": "答案一覧の出力", "session_regraded": "再採点",
+    "correction_made": "問題の訂正", "written_scores_entered": "筆記試験の得点の入力",
+    "written_scores_imported": "筆記試験の得点の一括登録",
+    "written_scores_import_refused": "筆記試験の得点の一括登録の拒否",
+    "sheet_certified": "合否の認定", "certification_revoked": "認定の取消し",
+    "committee_decision_recorded": "委員会の決定の記録",
+    # The register, notices and training
+    "register_exported": "合格者名簿の出力", "special_pass_recorded": "特例合格の登録",
+    "special_passes_imported": "特例合格の一括登録", "special_pass_revoked": "特例合格の取消し",
+    "notice_created": "合格者通知の作成", "notice_emailed": "合格者通知のメール送信",
+    "notice_email_failed": "合格者通知のメール送信の失敗", "notice_resend": "合格者通知の再送信",
+    "notice_read": "合格者通知の確認", "notice_printed": "合格者通知の印刷",
+    "notice_withdrawn": "合格者通知の撤回",
+    "notice_withdrawal_emailed": "合格者通知の撤回のメール送信",
+    "notice_withdrawal_email_failed": "合格者通知の撤回のメール送信の失敗",
+    # Appointments (第2-3, 第2-4(2))
+    "appointment_made": "任命の記録", "appointment_ended": "任命の終了",
+    "appointment_refused": "任命の拒否",
+    # Encouragement (第3-11)
+    "invitation_sent": "受検の勧奨", "invitation_emailed": "受検の勧奨のメール送信",
+    "invitation_email_failed": "受検の勧奨のメール送信の失敗",
+    "invitation_refused": "受検の勧奨の送信の拒否",
+    "head_access_refused": "所属外の職員の閲覧の拒否",
+    "training_recorded": "定期講習の受講の記録", "training_imported": "定期講習の受講の一括登録",
+    # Banks and backups
+    "bank_version_loaded": "問題バージョンの登録",
+    "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
+    "backup_restored": "バックアップからの復元",
+}
+
+
+def event_name(event: str) -> str:
+    """The Japanese name of an event code; an unknown code (an older version's) as it is."""
+    return EVENT_NAMES.get(event, event)
+
 
 # Attributes every LogRecord has: passing one as `extra` makes logging raise, so such a
 # detail ("created": rows an import created) is logged under a prefixed name.

@@ -4,10 +4,10 @@ query or flash message ever sees a refused character. The search and filter form
 GET are checked here too, on the query string."""
 from __future__ import annotations
 
-from flask import request
+from flask import abort, flash, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import TextAreaField
+from wtforms import DateField, TextAreaField
 from wtforms.validators import StopValidation
 
 from scoring import controlchars
@@ -40,6 +40,24 @@ class AppForm(FlaskForm):
         for field in self:
             # First in the chain (a new list: the declared one is shared by every instance).
             field.validators = [_refuse_control_characters, *field.validators]
+
+    def refusal_flashed(self) -> None:
+        """For a form posted from a page it redirects back to: a bad CSRF token is a 400,
+        any other error is flashed for that page to show."""
+        if self.csrf_token.errors:
+            abort(400)
+        for errors in self.errors.values():
+            for e in errors:
+                flash(e, "error")
+
+
+class JpDateField(DateField):
+    """A date (the browser's date picker sends YYYY-MM-DD), refused in Japanese."""
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("日付を正しく入力してください（例 2026-04-01）。") from None
 
 
 def refuse_control_characters_in_query():

@@ -56,12 +56,17 @@ class JsonFormatter(_LibraryJsonFormatter):
 
 class TextFormatter(logging.Formatter):
     """A line for a terminal: time, level, logger, message, then the record's fields as
-    key=value (the same fields the JSON line has)."""
+    key=value (the same fields the JSON line has). An access line is short: time, method,
+    path, status, duration and user id; the JSON line has everything."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        if record.name == "gunicorn.access" and hasattr(record, "duration_ms"):
+            user = getattr(record, "user_id", None)
+            return (f"{record.asctime} {record.getMessage()} {record.duration_ms:.0f} ms"
+                    + (f" user={user}" if user is not None else ""))
         line = super().formatMessage(record)
         fields = " ".join(f"{k}={v}" for k, v in record.__dict__.items()
                           if k not in _RESERVED and not k.startswith("_") and v is not None)
@@ -162,6 +167,18 @@ def configure_logging(app: Flask) -> None:
         return resp
 
 
+# What `--access-log quiet` leaves out when it succeeds: static files and the requests an
+# open exam or room page makes by itself every few seconds. Pages, form posts and every
+# refusal or error are still written.
+_BACKGROUND_SUFFIXES = ("/pulse", "/state", "/position", "/answers")
+_BACKGROUND_PATHS = frozenset({"/healthz", "/readyz", "/favicon.ico"})
+
+
+def background_request(path: str) -> bool:
+    return (path.startswith("/static/") or path in _BACKGROUND_PATHS
+            or path.endswith(_BACKGROUND_SUFFIXES))
+
+
 class GunicornLogger(glogging.Logger):
     """gunicorn's logs in the app's format (LOG_FORMAT, json unless set), on stderr.
 
@@ -173,6 +190,7 @@ class GunicornLogger(glogging.Logger):
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
+        self._quiet = (os.environ.get("CBT_ACCESS_LOG") or "full").strip().lower() == "quiet"
         formatter = make_formatter((os.environ.get("LOG_FORMAT") or "json").strip().lower())
         for log in (self.error_log, self.access_log):
             for h in log.handlers:
@@ -190,6 +208,8 @@ class GunicornLogger(glogging.Logger):
                 status = status.split(None, 1)[0]
             status = int(status)
             method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            if status < 400 and self._quiet and background_request(path or ""):
+                return
             self.access_log.info("%s %s %s", method, path, status, extra={
                 "method": method, "path": path, "status": status,
                 "duration_ms": (request_time.seconds * 1_000_000 + request_time.microseconds) / 1000,

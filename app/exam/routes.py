@@ -17,6 +17,7 @@ from ..core.logs import ENVIRON_USER_ID
 from ..db.writegate import write_gate
 from ..extensions import db
 from ..models import Attempt, ExamSession, Registration, SessionDetail, latest_steps, utcnow
+from ..register import invitations as invitation_ops
 from . import bp
 from .attempts import (Refused, attempt_questions, close_if_expired, open_attempt,
                        open_sessions_for, paused_refusal, record_answer, remember_position,
@@ -70,6 +71,7 @@ def home():
         select(Attempt).where(Attempt.user_id == current_user.id))}
     for a in attempts.values():
         close_if_expired(a, now)
+    invitations = invitation_ops.invitations_of(current_user, now)     # 第3-11; marks them seen
     db.session.commit()
     past = [a for a in attempts.values() if a.finished]
     registrations = {r.session_id: r for r in db.session.scalars(
@@ -81,7 +83,8 @@ def home():
               for s in sessions if (r := registrations.get(s.id)) is not None}
     return render_template("candidate/home.html", sessions=sessions, attempts=attempts, now=now,
                            past=sorted(past, key=lambda a: a.started_at, reverse=True),
-                           start_form=StartForm(), needs_code=needs_code, extras=extras)
+                           start_form=StartForm(), needs_code=needs_code, extras=extras,
+                           invitations=invitations, level_requirements=invitation_ops.current_levels())
 
 
 @bp.post("/sessions/<int:session_id>/start")

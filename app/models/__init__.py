@@ -1,11 +1,12 @@
 """The database models, one module per part of the domain, all on one metadata. Rules the
 data must keep are constraints on the tables, not only Python.
 
-- people: accounts, roles, staff records (personal data), affiliations, failed sign-ins
+- people: accounts, roles and appointments, staff records (personal data), affiliations,
+  failed sign-ins
 - exam: bank versions, sessions, registrations and admissions, attempts, answer steps,
   practice answers
-- results: written scores, corrections, certifications
-- register: passes (別表第3), notices to heads, periodic training
+- results: written scores, corrections, certifications and the committee's decisions
+- register: passes (別表第3), notices to heads, periodic training, heads' invitations
 - records: the audit log, the readiness row
 - room: proctors and the room's log of their actions
 
@@ -15,21 +16,22 @@ from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
 from .base import utcnow
 from .exam import (SESSION_FORMATS, Admission, AnswerStep, Attempt, BankVersion, ExamSession,
                    PracticeAnswer, Registration, SessionDetail, latest_steps)
-from .people import (EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, Affiliation, LoginFailure, Staff,
-                     User, UserRole, parse_session_id, session_id)
+from .people import (APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, POSTS, ROLE_NAMES, ROLES, Affiliation,
+                     Appointment, LoginFailure, Staff, User, UserRole, parse_session_id, session_id)
 from .records import AuditEvent, Readiness
-from .register import LEVELS, PASS_SOURCES, Notice, PassRecord, TrainingRecord
-from .results import Certification, Correction, WrittenScore
+from .register import LEVELS, PASS_SOURCES, Invitation, Notice, PassRecord, TrainingRecord
+from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, DecisionMember,
+                      WrittenScore)
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
     "SESSION_FORMATS", "Admission", "AnswerStep", "Attempt", "BankVersion", "ExamSession",
     "PracticeAnswer", "Registration", "SessionDetail", "latest_steps",
-    "EMPLOYMENT_CATEGORIES", "ROLE_NAMES", "ROLES", "Affiliation", "LoginFailure", "Staff", "User",
-    "UserRole", "parse_session_id", "session_id",
+    "APPOINTED_ROLES", "EMPLOYMENT_CATEGORIES", "POSTS", "ROLE_NAMES", "ROLES", "Affiliation", "Appointment",
+    "LoginFailure", "Staff", "User", "UserRole", "parse_session_id", "session_id",
     "AuditEvent", "Readiness",
-    "LEVELS", "PASS_SOURCES", "Notice", "PassRecord", "TrainingRecord",
-    "Certification", "Correction", "WrittenScore",
+    "LEVELS", "PASS_SOURCES", "Invitation", "Notice", "PassRecord", "TrainingRecord",
+    "PROCEDURES", "Certification", "CommitteeDecision", "Correction", "DecisionMember", "WrittenScore",
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
 ]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -144,3 +144,41 @@ class LoginFailure(db.Model):
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# Roles that come only from an appointment (任命・指名, 第2-3, 第2-4(2)), never from the
+# account form: the chair and vice-chair by post, committee members and authors by nomination.
+APPOINTED_ROLES = ("chair", "vice_chair", "committee", "author")
+# One holder at a time: the chair is the サイバー局長, the vice-chair the 情報技術戦略課長.
+POSTS = ("chair", "vice_chair")
+
+
+class Appointment(db.Model):
+    """An appointment to the committee or as a question author, and its end (任命の記録).
+    While `ended_at` is empty the user holds the role (a UserRole row goes with it); an ended
+    appointment stays on record. `appointed_by` is empty for roles held before appointments
+    were recorded (taken over by the migration) and for the first post holders recorded on
+    the command line."""
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("role IN (%s)" % ", ".join(f"'{r}'" for r in APPOINTED_ROLES), name="role"),
+        CheckConstraint("(ended_at IS NULL) = (ended_on IS NULL)", name="ended"),
+        # One current appointment per person and role, and one current holder per post.
+        Index("uq_appointments_current", "user_id", "role", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("uq_appointments_post_holder", "role", unique=True,
+              sqlite_where=text("ended_at IS NULL AND role IN ('chair', 'vice_chair')"),
+              postgresql_where=text("ended_at IS NULL AND role IN ('chair', 'vice_chair')")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    started_on: Mapped[date] = mapped_column(Date)                # from when (Japan date)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    appointed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    appointed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_on: Mapped[Optional[date]] = mapped_column(Date)        # until when (Japan date)
+    end_reason: Mapped[Optional[str]] = mapped_column(String(500))
+    ended_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[Optional[datetime]]
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

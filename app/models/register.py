@@ -1,5 +1,5 @@
 """The register (別表第3): passes from every source, the notices to affiliation heads
-(第3-8) and periodic training (第3-10)."""
+(第3-8), periodic training (第3-10) and the heads' invitations to sit (第3-11)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -12,6 +12,7 @@ from scoring.eligibility import LEVEL_NAMES, PREREQUISITE  # noqa: F401  (re-exp
 
 from ..extensions import db
 from .base import utcnow
+from .exam import ExamSession
 from .people import Affiliation, Staff
 
 LEVELS = ("beginner", "intermediate", "advanced")
@@ -80,4 +81,25 @@ class TrainingRecord(db.Model):
     course: Mapped[str] = mapped_column(String(128), default="定期講習")
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    staff: Mapped[Staff] = relationship()
+
+
+class Invitation(db.Model):
+    """受検の奨励 (第3-11): an affiliation head asks one of their staff to sit a session. It
+    does not register them (the vice-chair or chair does, app/sessions); the staff member
+    reads it on their home page, and by e-mail when SMTP is configured."""
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("session_id", "staff_id"),
+                      Index("ix_invitations_staff_id", "staff_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    affiliation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("affiliations.id"))  # the head's, then
+    invited_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message: Mapped[Optional[str]] = mapped_column(Text)          # the head's own words
+    emailed_at: Mapped[Optional[datetime]]
+    email_error: Mapped[Optional[str]] = mapped_column(Text)
+    seen_at: Mapped[Optional[datetime]]                           # first shown on the staff member's home
+    session: Mapped[ExamSession] = relationship()
     staff: Mapped[Staff] = relationship()

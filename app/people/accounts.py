@@ -8,7 +8,8 @@ from sqlalchemy import func, or_, select
 from ..auth.throttle import clear_user
 from ..core import audit
 from ..extensions import db
-from ..models import ROLES, Affiliation, Staff, User, UserRole
+from ..models import APPOINTED_ROLES, ROLE_NAMES, ROLES, Affiliation, Staff, User, UserRole
+from .appointments import AppointmentRefused
 from .rules import PeopleError
 
 # Password characters a person can read off a screen without confusing 0/O or 1/l/I.
@@ -76,6 +77,16 @@ def set_roles(user: User, roles: set[str], active: bool, by: User) -> dict:
     if unknown:
         raise PeopleError("不明な役割です: " + "、".join(sorted(unknown)))
     before = user.role_set
+    # Appointed roles come and go with appointments only (app/people/appointments.py): the
+    # form does not offer them, and one asked for here is refused and logged.
+    granted = (roles - before) & set(APPOINTED_ROLES)
+    if granted:
+        raise AppointmentRefused(
+            "「" + "」「".join(ROLE_NAMES[r] for r in sorted(granted)) + "」は任命・指名によってのみ付与されます"
+            "（任命の記録のページで、委員長・副委員長が行います）。", by.id,
+            {"target_user_id": user.id, "username": user.username, "roles": sorted(granted),
+             "via": "account_form"})
+    roles = (roles - set(APPOINTED_ROLES)) | (before & set(APPOINTED_ROLES))
     if "head" in before and "head" not in roles:
         headed = db.session.scalars(select(Affiliation).where(Affiliation.head_user_id == user.id)).all()
         if headed:

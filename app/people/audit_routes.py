@@ -14,7 +14,7 @@ from ..core import audit
 from ..core.exports import csv_response
 from ..extensions import db
 from . import bp
-from .auditlog import EVENT_NAMES, AuditFilter, audit_events, audit_page, audit_query
+from .auditlog import AuditFilter, audit_events, audit_page, audit_query
 from .routes import page_number, pager
 from .rules import AUDIT_ROLES
 
@@ -68,7 +68,7 @@ def audit_export():
             flash(e, "error")
         return redirect(url_for("admin.audit_log", **request.args))
     rows = db.session.execute(audit_query(f)).all()
-    out = [[to_jst(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.event, EVENT_NAMES.get(e.event, ""),
+    out = [[to_jst(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.event, audit.event_name(e.event),
             u.username if u else "", u.display_name if u else "", e.ip or "", e.detail_json]
            for e, u in rows]
     # Reading the log out of the system is itself worth answering for.

@@ -8,19 +8,9 @@ from sqlalchemy import func, select
 
 from scoring.jpdate import JST
 
+from ..core.audit import EVENT_NAMES  # noqa: F401  (the people pages' context reads it here)
 from ..extensions import db
 from ..models import AuditEvent, User
-
-EVENT_NAMES = {
-    "login": "ログイン", "logout": "ログアウト", "login_failed": "ログイン失敗",
-    "login_locked": "ログイン制限", "forbidden": "権限のない操作",
-    "affiliation_created": "所属の登録", "affiliation_updated": "所属の変更",
-    "affiliation_import": "所属の一括登録", "staff_created": "職員の登録",
-    "staff_updated": "職員情報の変更", "staff_import": "職員の一括登録",
-    "user_created": "アカウントの作成", "user_linked": "アカウントの紐付け",
-    "password_reset": "パスワードの再発行", "user_roles_changed": "役割の変更",
-    "audit_exported": "監査記録の出力",
-}
 
 
 @dataclass

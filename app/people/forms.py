@@ -12,8 +12,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from scoring import people as parse
 from scoring.jpdate import to_jst
 
-from ..core.forms import AppForm
-from ..models import EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, utcnow
+from ..core.forms import AppForm, JpDateField
+from ..models import APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, utcnow
 
 NONE = 0          # the "（なし）" choice of an optional select
 
@@ -88,10 +88,32 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class UserRolesForm(AppForm):
-    roles = MultiCheckboxField("役割", choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES],
+    # Appointed roles are not here: they follow appointments (app/people/appointments.py).
+    roles = MultiCheckboxField("役割", choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES
+                                              if r not in APPOINTED_ROLES],
                                validate_choice=False)
     active = BooleanField("利用可能（オフにするとログインできません）")
     submit = SubmitField("保存する")
+
+
+class AppointForm(AppForm):
+    user = StringField("ユーザーID又は職員番号", validators=[DataRequired("任命する人のユーザーID又は職員番号を入力してください。"),
+                                                     Length(max=64, message="64文字以内で入力してください。")])
+    # Choices are checked by the operation, which says why in Japanese.
+    role = SelectField("役割", choices=[SelectChoice("", "（選んでください）")] + [
+        SelectChoice(r, ROLE_NAMES[r]) for r in APPOINTED_ROLES], validate_choice=False,
+        validators=[DataRequired("役割を選んでください。")])
+    started_on = JpDateField("任命日", validators=[Optional()], description="空欄なら今日。発令の日付が過去なら、その日を入力します。")
+    note = StringField("根拠・備考（任意）", validators=[Optional(), Length(max=500, message="500文字以内で入力してください。")],
+                       description="例: 令和8年4月1日付け人事異動、委員会での指名")
+    submit = SubmitField("任命を記録する")
+
+
+class EndAppointmentForm(AppForm):
+    ended_on = JpDateField("終了日", validators=[Optional()], description="空欄なら今日。")
+    reason = StringField("終了の理由", validators=[DataRequired("終了の理由を入力してください。"),
+                                                 Length(max=500, message="500文字以内で入力してください。")])
+    submit = SubmitField("任命の終了を記録する")
 
 
 class ResetPasswordForm(AppForm):

@@ -14,9 +14,10 @@ from scoring.jpdate import format_date_jp
 
 from ..auth.routes import role_required
 from ..extensions import db
-from ..models import EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, Affiliation, Staff, User
+from ..models import APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, Affiliation, Staff, User
 from . import bp
 from .accounts import create_login, link_login, reset_password, search_users, set_roles
+from .appointments import AppointmentRefused
 from .affiliations import affiliations as all_affiliations, head_candidates, save_affiliation
 from .auditlog import EVENT_NAMES
 from .forms import (NONE, AffiliationForm, CreateLoginForm, LinkLoginForm, ResetPasswordForm,
@@ -34,7 +35,7 @@ def _date_jp(value) -> str:
 
 @bp.app_context_processor
 def _admin_helpers():
-    return {"role_names": ROLE_NAMES, "event_names": EVENT_NAMES}
+    return {"role_names": ROLE_NAMES, "event_names": EVENT_NAMES, "appointed_roles": APPOINTED_ROLES}
 
 
 def page_number() -> int:
@@ -54,6 +55,8 @@ def commit_or_flash(action) -> bool:
         return True
     except PeopleError as exc:
         db.session.rollback()
+        if isinstance(exc, AppointmentRefused):
+            exc.record()
         flash(str(exc), "error")
     except IntegrityError:
         # Another person saved the same code or number between our check and the commit.

@@ -13,3 +13,13 @@ AUDIT_ROLES = ("committee", "vice_chair", "chair", "secretariat")
 
 class PeopleError(Exception):
     """A refusal to show the person asking (Japanese)."""
+
+
+# Where question authors come from (第2-4(2): 情報技術戦略課員): the affiliation code of
+# 情報技術戦略課, set as IT_STRATEGY_AFFILIATION in instance/config.py; the default is the
+# demo's 201 生活安全部情報技術戦略課.
+DEFAULT_IT_STRATEGY_AFFILIATION = "201"
+
+
+# Who reads the appointments (任命の記録): the committee and the secretariat.
+APPOINTMENT_VIEW_ROLES = ("committee", "vice_chair", "chair", "secretariat")

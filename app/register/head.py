@@ -6,22 +6,20 @@ Every query is limited to the affiliations whose head is the signed-in user; any
 else (another affiliation's person or notice) is 404, as if it did not exist."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from scoring.eligibility import LEVEL_NAMES, refusals
+from scoring.eligibility import LEVEL_NAMES
 from scoring.passrules import LEVEL_ORDER
 
 from ..auth.routes import role_required
 from ..core import audit
 from ..extensions import db
-from ..models import (PASS_SOURCES, Admission, Affiliation, ExamSession, Notice, PassRecord,
-                      Registration, Staff, TrainingRecord, utcnow)
-from . import head_bp as bp, notices as notice_ops, training as training_ops
-from .forms import MarkReadForm
+from ..models import PASS_SOURCES, Affiliation, ExamSession, Notice, PassRecord, Staff, TrainingRecord, utcnow
+from ..sessions.ops import OperationRefused
+from . import head_bp as bp, invitations as invitation_ops, notices as notice_ops, training as training_ops
+from .forms import InviteForm, MarkReadForm
 from .passes import current_fiscal_year
 
 
@@ -45,35 +43,6 @@ def _passes_of(staff_ids: list[int]) -> dict[int, dict[str, PassRecord]]:
     return out
 
 
-@dataclass(frozen=True)
-class Upcoming:
-    session: ExamSession
-    eligible: list[Staff]        # may sit and have not passed this level yet
-    registered: set[int]         # staff ids already registered for the session
-
-
-def _upcoming(staff: list[Staff], passes: dict[int, dict[str, PassRecord]]) -> list[Upcoming]:
-    now = utcnow()
-    sessions = list(db.session.scalars(select(ExamSession).where(ExamSession.closes_at > now)
-                                       .order_by(ExamSession.opens_at)))
-    admitted = set(db.session.scalars(select(Admission.staff_id).where(
-        Admission.staff_id.in_([s.id for s in staff]), Admission.revoked_at.is_(None)))) if staff else set()
-    out = []
-    for session in sessions:
-        user_ids = {s.user_id for s in staff if s.user_id}
-        registered_users = set(db.session.scalars(select(Registration.user_id).where(
-            Registration.session_id == session.id, Registration.user_id.in_(user_ids)))) if user_ids else set()
-        eligible = []
-        for s in staff:
-            held = set(passes.get(s.id, {}))
-            if session.level in held:
-                continue
-            if not refusals(session.level, s.employment_category, s.id in admitted, held):
-                eligible.append(s)
-        out.append(Upcoming(session, eligible, {s.id for s in staff if s.user_id in registered_users}))
-    return out
-
-
 @bp.get("/")
 @role_required("head")
 def index():
@@ -88,7 +57,8 @@ def index():
                            levels=LEVEL_ORDER, level_names=LEVEL_NAMES, training=training, year=year,
                            due_count=sum(1 for t in training if t.status.due_this_year),
                            notices=notices, unread=sum(1 for n in notices if n.read_at is None),
-                           upcoming=_upcoming(staff, passes), read_form=MarkReadForm(),
+                           upcoming=invitation_ops.upcoming_for(staff, utcnow()), read_form=MarkReadForm(),
+                           invite_form=InviteForm(),
                            names={a.id: a.name for a in mine})
 
 
@@ -128,3 +98,40 @@ def notice_read(notice_id: int):
         db.session.commit()
         flash("既読にしました。", "info")
     return redirect(url_for(".index") + "#notices")
+
+
+@bp.post("/sessions/<int:session_id>/invite")
+@role_required("head")
+def invite(session_id: int):
+    """受検の奨励 (第3-11): invite the checked staff; e-mail them after the commit."""
+    session = db.session.get(ExamSession, session_id)
+    if session is None:
+        abort(404)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        if not form.message.errors:             # a missing or stale CSRF token, not the words
+            abort(400)
+        for message in form.message.errors:
+            flash(message, "error")
+        return redirect(url_for(".index") + "#upcoming")
+    try:
+        outcome = invitation_ops.invite(session, form.staff_id.data or [], current_user,
+                                        [a.id for a in my_affiliations()], form.message.data, utcnow())
+        db.session.commit()
+    except invitation_ops.NotOwnStaff as exc:
+        # Another affiliation's person (or no one): refused and logged, as if not there.
+        audit.record_now("invitation_refused", current_user.id, session_id=session.id, staff_ids=exc.staff_ids)
+        abort(404)
+    except OperationRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".index") + "#upcoming")
+    invitation_ops.send_emails([i.id for i in outcome.invited], current_user.id)
+    db.session.commit()
+    parts = [f"{len(outcome.invited)}名に受検を奨励しました。"]
+    if outcome.already:
+        parts.append(f"{len(outcome.already)}名は奨励済みでした。")
+    for person, reasons in outcome.refused:
+        parts.append(f"{person.name_kanji}: {' '.join(reasons)}")
+    flash(" ".join(parts), "error" if outcome.refused else "info")
+    return redirect(url_for(".index") + "#upcoming")

@@ -1,6 +1,7 @@
 """Periodic training (定期講習, 第3-10): attendance of intermediate passers, and who has
 not attended this fiscal year. The reading of "at least once a year" is in
-scoring/passrules.py: every fiscal year from the year of the intermediate pass counts.
+scoring/passrules.py: every fiscal year after the intermediate pass was recorded here (or
+after the pass's own year, when later) counts.
 
 Operations flush; the caller commits."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 
 from scoring.csvtable import CsvImportError, CsvProblem, decode, read_table
-from scoring.jpdate import DateParseError, fiscal_year, format_date_jp, parse_date
+from scoring.jpdate import DateParseError, fiscal_year, format_date_jp, parse_date, to_jst
 from scoring.passrules import TrainingStatus, training_status
 
 from ..core import audit
@@ -139,7 +140,8 @@ def training_rows(affiliation_ids: list[int] | None = None, current_year: int | 
     rows = []
     for staff, record in pairs:
         days = attended.get(staff.id, [])
-        st = training_status(record.fiscal_year, {fiscal_year(d) for d in days}, year)
+        st = training_status(record.fiscal_year, fiscal_year(to_jst(record.recorded_at).date()),
+                             {fiscal_year(d) for d in days}, year)
         rows.append(TrainingRow(staff, record, max(days) if days else None, st))
     return rows
 

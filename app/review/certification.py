@@ -1,6 +1,11 @@
 """Certification (第2-2) and its revocation: only a certified result is a pass, and the
 pass record, the notices to heads and the register follow from it.
 
+The committee certifies: each certification belongs to a committee decision (the date of
+the meeting or of the written procedure, the members who took part), recorded by the
+vice-chair or the chair. A certification made before decisions were recorded has none and
+stays valid.
+
 Corrections after certification: a correction (or a written score entered late) may
 change a result that was already certified. The certification and its pass record are
 never changed silently: the certified result stays as it was, and the session's review
@@ -11,21 +16,60 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.eligibility import PREREQUISITE
+from scoring.jpdate import format_date_jp, to_jst
 from scoring.passrules import LEVEL_ORDER
 from scoring.results import Result
 
 from ..core import audit
 from ..extensions import db
-from ..models import AuditEvent, Certification, ExamSession, PassRecord, User, utcnow
+from ..models import (PROCEDURES, AuditEvent, Certification, CommitteeDecision, DecisionMember,
+                      ExamSession, PassRecord, User, utcnow)
+from ..people.appointments import committee_members, today_jst
 from ..register.notices import Withdrawal, notify_passes, withdraw_notices
 from ..register.passes import levels_held, pass_snapshot
 from .scoring import ReviewError
 from .sheets import Row, review_rows
+
+
+@dataclass
+class DecisionInput:
+    """What the vice-chair or chair records of the committee's decision."""
+    procedure: str                      # PROCEDURES: a meeting, or the written procedure (書面)
+    held_on: date | None
+    member_ids: list[int]
+
+
+MIN_MEMBERS = 2      # a decision of the committee, not of one person
+
+
+def new_decision(session: ExamSession, given: DecisionInput, by: User) -> CommitteeDecision:
+    """The decision, checked (not yet added: it is stored with its first certification).
+    The members are chosen from the committee of the day (chair, vice-chair, members)."""
+    if given.procedure not in PROCEDURES:
+        raise ReviewError("委員会の決定の方法（会議又は書面）を選んでください。")
+    if given.held_on is None:
+        raise ReviewError("会議（書面の場合は決定）の日付を入力してください。")
+    if given.held_on > today_jst():
+        raise ReviewError("会議（書面の場合は決定）の日付に未来の日付は指定できません。")
+    opened = to_jst(session.opens_at).date()
+    if given.held_on < opened:
+        # A decision on sheets cannot come before the sitting that produced them.
+        raise ReviewError(f"会議（書面の場合は決定）の日付が実施回の開始日（{format_date_jp(opened)}）より前です。")
+    seats = {u.id: role for u, role in committee_members()}
+    ids = list(dict.fromkeys(given.member_ids))
+    if any(i not in seats for i in ids):
+        raise ReviewError("現在の委員会の構成員（委員長・副委員長・委員）ではない人が選ばれています。")
+    if len(ids) < MIN_MEMBERS:
+        raise ReviewError(f"決定に加わった委員を{MIN_MEMBERS}人以上選んでください。")
+    return CommitteeDecision(session_id=session.id, procedure=given.procedure, held_on=given.held_on,
+                             recorded_by=by.id, recorded_at=utcnow(),
+                             members=[DecisionMember(user_id=i, role=seats[i]) for i in ids])
 
 
 @dataclass
@@ -36,6 +80,7 @@ class CertifyReport:
     already: int = 0
     skipped: list[tuple[Row | None, str]] = field(default_factory=list)       # with the reason
     notice_ids: list[int] = field(default_factory=list)     # to e-mail after the commit
+    decision: CommitteeDecision | None = None
 
 
 MISSING_NAMES = {"cbt": "電子計算機試験の答案", "written": "筆記試験の得点"}
@@ -47,12 +92,13 @@ def _terminated(row: Row) -> bool:
 
 
 def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing: bool = False,
-            written_ids: list[int] = ()) -> CertifyReport:
+            written_ids: list[int] = (), decision: DecisionInput | None = None) -> CertifyReport:
     """Certify the chosen results (or every uncertified passing one): CBT sheets by attempt
-    id, and people without a sheet by their written score's id. A pass also enters the
-    register (PassRecord); certifying twice changes nothing."""
+    id, and people without a sheet by their written score's id, as the committee's decision
+    (stored only when it certifies something). A pass also enters the register
+    (PassRecord); certifying twice changes nothing."""
     rows = {r.key: r for r in review_rows(session)}
-    report = CertifyReport()
+    report = CertifyReport(decision=new_decision(session, decision, by) if decision else None)
     if all_passing:
         chosen = [r for r in rows.values() if r.result.passed and r.certification is None]
         # A sheet ended for misconduct is certified only when chosen by itself: the
@@ -68,6 +114,12 @@ def certify(session: ExamSession, attempt_ids: list[int], by: User, all_passing:
     for row in chosen:
         _certify_row(session, row, by, now, report)
     db.session.flush()
+    if report.decision is not None and report.decision.id is not None:
+        d = report.decision
+        audit.record("committee_decision_recorded", by.id, session_id=session.id, decision_id=d.id,
+                     procedure=d.procedure, held_on=d.held_on.isoformat(),
+                     member_ids=[m.user_id for m in d.members],
+                     certification_ids=[c.id for c in report.certified])
     if report.new_passes:
         report.notice_ids = [n.id for n in notify_passes(report.new_passes, by)]
     return report
@@ -90,10 +142,15 @@ def _certify_row(session: ExamSession, row: Row, by: User, now, report: CertifyR
     if reason:
         report.skipped.append((row, reason))
         return
+    decision = report.decision
+    if decision is not None and decision.id is None:       # stored with its first certification
+        db.session.add(decision)
+        db.session.flush()
     # The CBT sheet when there is one, else the written score (exactly one: ck_certifications_origin).
     cert = Certification(attempt_id=row.attempt.id if row.attempt else None,
                          written_score_id=None if row.attempt else row.written.id,
-                         passed=row.result.passed, certified_by=by.id, certified_at=now)
+                         passed=row.result.passed, certified_by=by.id, certified_at=now,
+                         decision_id=decision.id if decision is not None else None)
     try:
         with db.session.begin_nested():
             db.session.add(cert)
@@ -115,7 +172,7 @@ def _certify_row(session: ExamSession, row: Row, by: User, now, report: CertifyR
 def _audit_certified(session, row: Row, cert: Certification, record, kept: bool, by: User) -> None:
     r = row.result
     audit.record("sheet_certified", by.id, session_id=session.id, attempt_id=cert.attempt_id,
-                 written_score_id=cert.written_score_id,
+                 written_score_id=cert.written_score_id, decision_id=cert.decision_id,
                  staff_number=row.staff.staff_number if row.staff else None, passed=r.passed,
                  **_scores(r), cbt_absent=row.cbt_absent,
                  pass_record_id=record.id if record else None, pass_record_kept=kept)
@@ -205,7 +262,8 @@ def revoke_certification(session: ExamSession, row: Row, reason: str, by: User) 
         raise ReviewError("この答案は認定されていません。")
     report = RevokeReport(row, cert.passed)
     certified = {"passed": cert.passed, "certified_by": cert.certified_by,
-                 "certified_at": cert.certified_at, "scores": _certified_scores(cert)}
+                 "certified_at": cert.certified_at, "decision_id": cert.decision_id,
+                 "scores": _certified_scores(cert)}
     # Conditional: of two revocations at once, the second finds nothing and is refused.
     if db.session.execute(delete(Certification).where(Certification.id == cert.id)).rowcount != 1:
         raise ReviewError("この認定は既に取り消されています。")

@@ -9,12 +9,14 @@ from flask_login import current_user
 
 from scoring.csvtable import CsvImportError
 from scoring.eligibility import LEVEL_NAMES
+from scoring.jpdate import format_date_jp
 from scoring.results import effective_rules
 
 from ..auth.routes import role_required
 from ..banks.versions import snapshot
 from ..core import audit
 from ..extensions import db
+from ..models import PROCEDURES
 from ..register import notices as notice_ops
 from . import bp, certification
 from .corrections import make_correction, regrade_session, session_questions
@@ -159,30 +161,38 @@ def regrade(session_id: int):
 def certify(session_id: int):
     session = session_or_404(session_id)
     form = CertifyForm()
+    back = url_for(".session_page", session_id=session.id)
     if not form.validate_on_submit():
-        abort(400)
+        form.refusal_flashed()
+        return redirect(back)
     try:
         ids = [int(v) for v in request.form.getlist("attempt")]
         written_ids = [int(v) for v in request.form.getlist("written")]
+        member_ids = [int(v) for v in request.form.getlist("member")]
     except ValueError:
         abort(400)
     all_passing = bool(form.all_passing.data)
     if not all_passing and not ids and not written_ids:
         flash("認定する答案を選んでください。", "error")
-        return redirect(url_for(".session_page", session_id=session.id))
+        return redirect(back)
+    decision = certification.DecisionInput(form.procedure.data, form.held_on.data, member_ids)
     try:
         report = certification.certify(session, ids, current_user, all_passing=all_passing,
-                                    written_ids=written_ids)
+                                       written_ids=written_ids, decision=decision)
     except ReviewError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(url_for(".session_page", session_id=session.id))
+        return redirect(back)
     db.session.commit()
     if notice_ops.send_emails(report.notice_ids, current_user.id):    # once the notices are stored
         db.session.commit()
     passed = sum(1 for c in report.certified if c.passed)
     flash(f"{len(report.certified)}件を認定しました（合格{passed}件、不合格{len(report.certified) - passed}件）。"
           + (f"認定済みの{report.already}件はそのままです。" if report.already else ""), "info")
+    if report.certified:
+        d = report.decision
+        flash(f"委員会の決定（{format_date_jp(d.held_on)}、{PROCEDURES[d.procedure]}、委員{len(d.members)}人）"
+              "として記録しました。", "info")
     if report.new_passes:
         flash(f"合格者{len(report.new_passes)}人を合格者名簿に記載し、所属の長への通知を作成しました。", "info")
     for row, record in report.kept_passes:
@@ -190,7 +200,7 @@ def certify(session_id: int):
               f"（{source_name(record.source)}）があるため、合格者名簿の記録はそのままです。", "info")
     for row, reason in report.skipped:
         flash(f"{row.name}さんの答案は認定できません: {reason}", "error")
-    return redirect(url_for(".session_page", session_id=session.id))
+    return redirect(back)
 
 
 @bp.post("/sessions/<int:session_id>/certifications/<int:certification_id>/revoke")
@@ -203,11 +213,7 @@ def revoke_certification(session_id: int, certification_id: int):
     back = url_for(".session_page", session_id=session.id)
     form = RevokeCertificationForm()
     if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            abort(400)
-        for errors in form.errors.values():
-            for e in errors:
-                flash(e, "error")
+        form.refusal_flashed()
         return redirect(back)
     try:
         report = certification.revoke_certification(session, row, form.reason.data, current_user)

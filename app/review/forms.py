@@ -1,14 +1,21 @@
 """Forms of the scored-sheet review: CSRF-carrying buttons, the correction, the written part."""
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..core.forms import AppForm
+from ..core.forms import AppForm, JpDateField
+from ..models import PROCEDURES
 
 
 class CertifyForm(AppForm):
     """The sheets come as checkboxes named `attempt` (CBT sheets) and `written` (written
-    scores of people without a sheet): variable lists, read from the request."""
+    scores of people without a sheet), and the committee members who took part in the
+    decision as checkboxes named `member`: variable lists, read from the request."""
+    # The choice is checked by the operation, which says why in Japanese.
+    procedure = RadioField("委員会の決定の方法", choices=PROCEDURES, default="meeting", validate_choice=False)
+    held_on = JpDateField("会議の日付（書面の場合は決定の日付）",
+                          # InputRequired, not DataRequired: that one would hide the date's own error.
+                          validators=[InputRequired(message="会議（書面の場合は決定）の日付を入力してください。")])
     certify = SubmitField("選択した答案を認定する")
     all_passing = SubmitField("合格の答案をすべて認定する")
 

@@ -18,11 +18,12 @@ from ..auth.routes import role_required
 from ..banks.versions import snapshot
 from ..core import audit
 from ..core.exports import csv_response, xlsx_response
-from ..core.filters import jst
+from ..core.filters import jst, plain_text
 from ..exam.attempts import attempt_questions
 from ..extensions import db
-from ..models import (PASS_SOURCES, SESSION_FORMATS, Affiliation, Attempt, Certification,
-                      ExamSession, User, WrittenScore)
+from ..models import (PASS_SOURCES, PROCEDURES, ROLE_NAMES, SESSION_FORMATS, Affiliation, Attempt,
+                      Certification, CommitteeDecision, ExamSession, User, WrittenScore)
+from ..people.appointments import committee_members, today_jst
 from ..room.ops import ACTION_NAMES, room_flags, sheet_events
 from . import bp
 from .forms import CertifyForm, RegradeForm, RevokeCertificationForm
@@ -59,6 +60,17 @@ def users_by_id(ids) -> dict[int, User]:
 
 def can_act() -> bool:
     return current_user.has_role(*ACT_ROLES)
+
+
+def session_decisions(session_id: int) -> list[tuple[CommitteeDecision, int]]:
+    """The committee's decisions on a session's sheets, the latest first, with the number of
+    certifications each still stands for (a revoked one no longer counts)."""
+    counts = dict(db.session.execute(
+        select(Certification.decision_id, func.count()).join(CommitteeDecision)
+        .where(CommitteeDecision.session_id == session_id).group_by(Certification.decision_id)).all())
+    decisions = db.session.scalars(select(CommitteeDecision).where(CommitteeDecision.session_id == session_id)
+                                   .order_by(CommitteeDecision.held_on.desc(), CommitteeDecision.id.desc()))
+    return [(d, counts.get(d.id, 0)) for d in decisions]
 
 
 def _certified_counts() -> dict[int, int]:
@@ -184,8 +196,10 @@ def session_page(session_id: int):
         corrections=corrections, users=users, affiliations=affiliations, args=request.args,
         flags=room_flags(session.id),
         attention=[r for r in rows if r.attention], can_act=can_act(),
-        certify_form=CertifyForm(), regrade_form=RegradeForm(), revoke_form=RevokeCertificationForm(),
-        result_names=RESULT_NAMES,
+        certify_form=CertifyForm(formdata=None, held_on=today_jst()), regrade_form=RegradeForm(),
+        revoke_form=RevokeCertificationForm(), result_names=RESULT_NAMES,
+        decisions=session_decisions(session.id), members=committee_members(),
+        seat_names=ROLE_NAMES, undecided=sum(1 for r in rows if r.certification and r.certification.decision_id is None),
         submitted_by=SUBMITTED_BY, level_names=LEVEL_NAMES,
         passing_uncertified=sum(1 for r in rows if r.result.passed and r.certifiable),
         sort_url=lambda key: _sort_url(session, key, sort, desc),
@@ -209,7 +223,7 @@ def _export_rows(session, rows, areas, fmt):
         header += ["得点", "満点", "正答率(%)"]
     if fmt != "cbt":
         header += ["筆記得点", "筆記満点", "筆記正答率(%)"]
-    header += ["結果", "認定", "認定日時", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
+    header += ["結果", "認定", "認定日時", "委員会の決定", "要確認"] + [f"分野別正答率(%) {name}" for _k, name in areas] + \
         ["提出日時", "提出区分"]
     out = []
     for r in rows:
@@ -221,13 +235,24 @@ def _export_rows(session, rows, areas, fmt):
         cert = r.certification
         line += [RESULT_NAMES[r.result.passed],
                  "" if cert is None else ("認定済み（" + RESULT_NAMES[cert.passed] + "）"),
-                 "" if cert is None else _jst(cert.certified_at),
+                 "" if cert is None else _jst(cert.certified_at), _decision_text(cert),
                  "要確認" if r.attention else ""]
         line += [_area_rate(r, k) for k, _n in areas]
         line += [_jst(r.attempt.submitted_at) if r.attempt else "",
                  SUBMITTED_BY.get(r.attempt.submitted_by, r.attempt.submitted_by) if r.attempt else ""]
         out.append(line)
     return header, out
+
+
+def _decision_text(cert) -> str:
+    """The committee's decision of a certification, for the export (第2-2)."""
+    if cert is None:
+        return ""
+    d = cert.decision
+    if d is None:
+        return "記録なし"
+    return (f"{d.held_on.isoformat()} {PROCEDURES[d.procedure]}（"
+            + "、".join(m.user.display_name for m in d.members) + "）")
 
 
 def _jst(value):
@@ -257,7 +282,7 @@ def _describe(q, order, value) -> str:
     if q.type in ("single", "multiple"):
         keys = [value] if q.type == "single" else list(value)
         by_key = {c.key: c for c in q.choices}
-        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{by_key[k].text if k in by_key else ''}"
+        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{plain_text(by_key[k].text) if k in by_key else ''}"
                         for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
     if q.type == "true_false":
         return "正しい（○）" if value else "誤り（×）"
@@ -316,6 +341,10 @@ def _event_time(event) -> str:
 
 def source_name(source: str) -> str:
     return PASS_SOURCES.get(source, source)
+
+
+# A committee decision's procedure as the review pages name it (会議, 書面).
+bp.add_app_template_global(PROCEDURES, "procedure_names")
 
 
 # What the candidate pages show: the result only once certified (第2-2).

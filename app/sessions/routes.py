@@ -18,6 +18,7 @@ from ..exam.lobby import forget_room
 from ..extensions import db
 from ..models import (SESSION_FORMATS, Admission, Affiliation, BankVersion, ExamSession, Staff,
                       User, utcnow)
+from ..register import invitations as invitation_ops
 from ..room.ops import may_proctor
 from . import bp, registrations, room_settings
 from .eligibility import refusals_for
@@ -179,7 +180,9 @@ def detail(session_id: int):
                            rows=registrations.registrations(session), formats=SESSION_FORMATS,
                            level_name=_level_name(session, blueprint), can_manage=_can_manage(), now=utcnow(),
                            proctors=room_settings.proctors_of(session), start_modes=room_settings.START_MODES,
-                           can_proctor=may_proctor(current_user, session.id))
+                           can_proctor=may_proctor(current_user, session.id),
+                           invited=invitation_ops.invited_to(session),
+                           requirements=invitation_ops.requirements(session))
 
 
 def _level_name(session: ExamSession, blueprint) -> str:
