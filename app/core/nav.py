@@ -64,6 +64,7 @@ MENU: tuple[Group, ...] = (
         Link("職員", "admin.staff_list", within=("admin.staff_new", "admin.staff_edit")),
         Link("所属", "admin.affiliations", within=("admin.affiliation_new", "admin.affiliation_edit")),
         Link("アカウントと役割", "admin.users", within=("admin.user_edit",)),
+        Link("任命の記録", "admin.appointments"),
         Link("CSVの一括登録", "admin.import_upload", args=(("kind", "staff"),)),
         Link("監査記録", "admin.audit_log"),
     )),
