@@ -165,12 +165,37 @@ def histogram(rates: list[int], width: int = 10) -> list[tuple[int, int, int]]:
     return [tuple(b) for b in bins]
 
 
-def pooled_rates(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, int]:
-    """Per key (area), all sheets' correct over all sheets' total, floor %."""
+def pooled(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, tuple[int, int]]:
+    """Per key (area), all sheets' (correct, total) added up."""
     sums: dict[str, list[int]] = {}
     for b in breakdowns:
         for key, (c, t) in b.items():
             cell = sums.setdefault(key, [0, 0])
             cell[0] += c
             cell[1] += t
-    return {k: Tally(c, t).rate for k, (c, t) in sums.items() if t}
+    return {k: (c, t) for k, (c, t) in sums.items()}
+
+
+def pooled_rates(breakdowns: list[dict[str, tuple[int, int]]]) -> dict[str, int]:
+    """Per key (area), all sheets' correct over all sheets' total, floor %."""
+    return {k: Tally(c, t).rate for k, (c, t) in pooled(breakdowns).items() if t}
+
+
+# --- what a candidate is shown --------------------------------------------------------
+
+@dataclass(frozen=True)
+class AreaRate(Part):
+    """One area's part of a sheet (Table 2), so a candidate knows where to study; `passed`
+    reads the 70% of 第3-6 within the area, a guide only (the pass is on the whole)."""
+    key: str = ""
+    name: str = ""
+
+
+def area_rates(by_area: dict[str, tuple[int, int]], names: list[tuple[str, str]]) -> list[AreaRate]:
+    """A sheet's (correct, total) per area in the blueprint's order, `names` being (key,
+    name) pairs; an area with no question counted (none drawn, or all voided) is left out,
+    an area the blueprint does not name comes last under its key."""
+    named = dict(names)
+    order = [k for k, _n in names] + sorted(k for k in by_area if k not in named)
+    return [AreaRate(*by_area[k], key=k, name=named.get(k, k)) for k in order
+            if k in by_area and by_area[k][1] > 0]

@@ -241,7 +241,7 @@ def test_the_year_in_a_browser(app, live_server, browser, artifacts, tmp_path): 
     # ---- the candidate sees the certified result --------------------------------------
     p = cand.go("/exam/")
     expect(p.locator("main")).to_contain_text("7/10問正解（正答率70%）")
-    expect(p.locator(".certified-result strong")).to_have_text("合格")
+    expect(p.locator(".certified-result strong")).to_have_text("初級 合格")      # the verdict names the level
     assert key_leaks(p.content(), form) == []
     cand.shot("13-candidate-result")
     cand.close()

@@ -396,7 +396,7 @@ def test_a_scripted_fiscal_year(app, smtp, tmp_path):  # noqa: F811  (smtp: the 
     for n in ("Y00002", "Y00003"):
         c, t = final[n]
         done = text(people[n].get(f"/exam/attempts/{sheets[n].attempt_id}/done"))
-        assert "検定結果（認定済み）" in done and f"{c}/{t}問正解（正答率{c * 100 // t}%）" in done
+        assert "<h1 id=\"result-heading\">検定結果: 初級 " in done and f"{c}/{t}問正解（正答率{c * 100 // t}%）" in done
         assert ("不合格" in done) == (n == "Y00003")
         assert key_leaks(done, [questions()[q] for q in sheets[n].form]) == []
     assert people["Y00001"].get(f"/exam/attempts/{sheets['Y00002'].attempt_id}/done").status_code == 404
@@ -482,7 +482,8 @@ def test_a_scripted_fiscal_year(app, smtp, tmp_path):  # noqa: F811  (smtp: the 
     assert "1名を登録しました" in outcome and refused_rows(outcome) == {"熱田　二郎": NEEDS_INTERMEDIATE}
     # ... and 中級 too, the deemed 初級 counting as a pass (第3-4: from any source).
     candidates = text(vc.get(f"/committee/sessions/{intermediate}/candidates?q=Y00004"))
-    assert re.search(r"<td>守山　四郎</td>.*?<td>可</td>", candidates, re.S)
+    # He holds 中級 itself (the special pass): eligible, and the page says he holds it.
+    assert re.search(r"<td>守山　四郎</td>.*?<td>可 <span class=\"warn held-note\">中級に合格済み: ", candidates, re.S)
 
     # ---- 13. A transfer: the register keeps the affiliation at the time of the pass -----
     import_csv(sec, "staff", staff_csv(["Y00002,熱田　二郎,あつた　じろう,1990-05-06,主事,Y02,一般職員,"]),

@@ -213,13 +213,14 @@ def test_review_sheet_shows_the_form_joined(app):
 def test_a_choice_described_in_words_on_the_review_sheet_is_joined():
     from dataclasses import replace
 
-    from app.review.routes import _describe
+    from app.review.sheets import describe
     from scoring.bank import Choice
     q = next(q for q in load_banks(BANKS).questions.values() if q.type == "single")
     q = replace(q, choices=(Choice(q.answer, "相談者から\n  資料を受け取る"),) + tuple(
         c for c in q.choices if c.key != q.answer))
     order = [c.key for c in q.choices]
-    assert _describe(q, order, q.answer) == f"ア（{q.answer}）相談者から資料を受け取る"
+    assert describe(q, order, q.answer) == f"ア（{q.answer}）相談者から資料を受け取る"
+    assert describe(q, order, q.answer, bank_keys=False) == "ア 相談者から資料を受け取る"   # the candidate's
 
 
 def test_qti_export_has_no_stray_space(tmp_path):

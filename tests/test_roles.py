@@ -59,6 +59,7 @@ ROUTES: dict[str, Route] = {
     "candidate.confirm": Route(("candidate",)),
     "candidate.submit": Route(("candidate",)),
     "candidate.done": Route(("candidate",)),
+    "candidate.review": Route(("candidate",)),
     "candidate.practice_home": Route(("candidate",)),
     "candidate.practice_question": Route(("candidate",), query="level=beginner"),
     "candidate.practice_answer": Route(("candidate",)),

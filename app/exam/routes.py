@@ -28,6 +28,7 @@ from ..sessions.registrations import registration_of
 from .lobby import access_code_refusal, attempt_state, room
 from .saving import prepare_save, store_save
 from .sealed import seal
+from ..review.sheets import certified_result, sheet_items, wrong_only
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -294,9 +295,9 @@ def submit(attempt_id: int):
         return error_response(refused.status, refused.message, refused.code)
     # Submitting twice is harmless: the second finds it submitted and changes nothing.
     by = "deadline" if now >= attempt.deadline else "candidate"
+    # The page it leads to says 解答を提出しました in its heading: no flash repeats it.
     with write_gate():
-        if submit_attempt(attempt, by, now):
-            flash("解答を提出しました。", "info")
+        submit_attempt(attempt, by, now)
         db.session.commit()
     return redirect(url_for(".done", attempt_id=attempt.id))
 
@@ -310,3 +311,20 @@ def done(attempt_id: int):
     answered = sum(1 for s in latest_steps(attempt.id).values() if s.response is not None)
     return render_template("candidate/done.html", attempt=attempt, answered=answered,
                            count=len(attempt.form))
+
+
+@bp.get("/attempts/<int:attempt_id>/review")
+@role_required("candidate")
+def review(attempt_id: int):
+    """Each question with the candidate's answer, the key and the explanation: only after
+    certification, and only where the committee chose to show it for the session."""
+    attempt = _own_attempt(attempt_id)
+    result = certified_result(attempt) if attempt.finished else None
+    if result is None or not result["review"]:
+        abort(404)
+    items = sheet_items(attempt, committee=False)
+    wrong = wrong_only(items)
+    only_wrong = request.args.get("wrong") == "1"
+    return render_template("candidate/review.html", attempt=attempt, r=result,
+                           items=wrong if only_wrong else items, only_wrong=only_wrong,
+                           counts={"all": len(items), "wrong": len(wrong)})

@@ -8,6 +8,7 @@ from typing import Optional
 
 from sqlalchemy import (CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func,
                         select)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -80,6 +81,9 @@ class SessionDetail(db.Model):
     room_paused_at: Mapped[Optional[datetime]]
     room_pause_reason: Mapped[Optional[str]] = mapped_column(Text)
     control_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The committee's choice: after certification, candidates see each question with their
+    # answer, the key and the explanation (off by default: exam questions are reused).
+    show_review: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class Registration(db.Model):

@@ -8,18 +8,18 @@ corrections.py, written.py, certification.py) and scoring/results.py
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
+from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from scoring.eligibility import LEVEL_NAMES
-from scoring.results import histogram, pooled_rates
+from scoring.results import area_rates, histogram, pooled, pooled_rates
 
 from ..auth.routes import role_required
 from ..banks.versions import snapshot
 from ..core import audit
 from ..core.exports import csv_response, xlsx_response
-from ..core.filters import jst, plain_text
-from ..exam.attempts import attempt_questions
+from ..core.filters import jst
 from ..extensions import db
 from ..models import (PASS_SOURCES, PROCEDURES, ROLE_NAMES, SESSION_FORMATS, Affiliation, Attempt,
                       Certification, CommitteeDecision, ExamSession, User, WrittenScore)
@@ -27,17 +27,14 @@ from ..people.appointments import committee_members, today_jst
 from ..room.ops import ACTION_NAMES, room_flags, sheet_events
 from . import bp
 from .forms import CertifyForm, RegradeForm, RevokeCertificationForm
-from .scoring import corrections_of, graded_positions, session_format
+from .scoring import corrections_of, session_format
 from .sheets import (certified_result, certified_written_results, review_rows, row_for_attempt,
-                     save_times)
+                     sheet_items, wrong_only)
 
 VIEW_ROLES = ("committee", "vice_chair", "chair")
 
 
 ACT_ROLES = ("vice_chair", "chair")
-
-
-LABELS = "アイウエオカキクケコ"
 
 
 RESULT_NAMES = {True: "合格", False: "不合格", None: "未確定"}
@@ -146,21 +143,55 @@ def histogram_chart(rows):
             "n": sum(b[2] for b in bins)}
 
 
+# Where a Japanese label may wrap: after these, and before those (Table 2's names read
+# "…の / …ネットワーク / に関する知識"); never inside a word.
+BREAK_AFTER = ("の", "及び", "並びに", "、")
+BREAK_BEFORE = ("に関する",)
+
+
+def phrases(text: str) -> list[str]:
+    """A Japanese label cut where a line may break (BREAK_AFTER, BREAK_BEFORE)."""
+    pieces, start = [], 0
+    for i in range(1, len(text)):
+        after = text[:i].endswith(BREAK_AFTER) and not text.startswith("他", i)   # その他の
+        if after or text.startswith(BREAK_BEFORE, i):
+            pieces.append(text[start:i])
+            start = i
+    pieces.append(text[start:])
+    return pieces
+
+
+def wrap_label(text: str, width: int = 14) -> list[str]:
+    """A label in lines of about `width` characters, broken only at phrase boundaries; a
+    phrase longer than `width` stays whole on its line."""
+    lines: list[str] = []
+    for piece in phrases(text):
+        if lines and len(lines[-1]) + len(piece) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
+
+
 def area_chart(rows, areas):
-    """Horizontal bars, the area names in a column of their own (readable at any rate)."""
+    """Horizontal bars, the whole area names wrapped in a column of their own."""
     rates = pooled_rates([r.by_area for r in rows])
-    label_w, scale, row_h = 250, 3, 28
-    left = label_w + 8
-    bars = []
-    for key, name in areas:
-        rate = rates.get(key)
-        if rate is None:
-            continue
-        y = 10 + len(bars) * row_h
-        bars.append({"y": y, "w": rate * scale, "rate": rate, "name": name, "key": key,
-                     "label_x": left + rate * scale + 6})
+    font, line_h, scale = 11, 14, 3
+    labelled = [(key, name, wrap_label(name)) for key, name in areas if rates.get(key) is not None]
+    widest = max((len(line) for _k, _n, lines in labelled for line in lines), default=0)
+    left = widest * (font + 1) + 12          # full-width characters: about one em each
+    bars, y = [], 8
+    for key, name, lines in labelled:
+        rate = rates[key]
+        h = max(28, len(lines) * line_h + 10)
+        bars.append({"y": y + (h - 18) // 2, "w": rate * scale, "rate": rate, "name": name,
+                     "key": key, "lines": lines, "label_x": left + rate * scale + 6,
+                     "text_y": y + (h - len(lines) * line_h) // 2 + font})
+        y += h
     return {"bars": bars, "left": left, "line_x": left + 70 * scale, "scale": scale,
-            "width": left + 100 * scale + 50, "height": 20 + len(bars) * row_h}
+            "line_h": line_h, "width": left + 100 * scale + 50, "height": y + 8,
+            # The same figures as a table: full names at any width, and numbers to read out.
+            "table": area_rates(pooled([r.by_area for r in rows]), areas)}
 
 
 @bp.get("/")
@@ -275,22 +306,6 @@ def export(session_id: int, fmt: str):
     return xlsx_response(name, header, out, title="答案一覧")
 
 
-def _describe(q, order, value) -> str:
-    """An answer or a key in the candidate's labels (ア, イ...) and words."""
-    if value is None:
-        return "（未解答）"
-    if q.type in ("single", "multiple"):
-        keys = [value] if q.type == "single" else list(value)
-        by_key = {c.key: c for c in q.choices}
-        return "、".join(f"{LABELS[order.index(k)] if k in order else k}（{k}）{plain_text(by_key[k].text) if k in by_key else ''}"
-                        for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
-    if q.type == "true_false":
-        return "正しい（○）" if value else "誤り（×）"
-    if isinstance(value, (list, tuple)):
-        return " ／ ".join(value)
-    return str(value)
-
-
 @bp.get("/sessions/<int:session_id>/sheets/<int:attempt_id>")
 @role_required(*VIEW_ROLES)
 def sheet(session_id: int, attempt_id: int):
@@ -299,26 +314,16 @@ def sheet(session_id: int, attempt_id: int):
     if attempt is None or attempt.session_id != session.id or not attempt.finished:
         abort(404)
     row = row_for_attempt(session, attempt.id)
-    items, graded, in_force = graded_positions(attempt)
-    history = save_times(attempt)
-    shown = []
-    for position, ((item, q), answered, g) in enumerate(zip(attempt_questions(attempt), items, graded), start=1):
-        order = item["choice_order"]
-        by_key = {c.key: c for c in q.choices}
-        rule = in_force.get(q.id)
-        key = rule.answer if rule is not None and rule.action == "rekey" else q.answer
-        shown.append({
-            "position": position, "q": q, "choices": [by_key[k] for k in order],
-            "response": answered.response, "graded": g, "rule": rule,
-            "answer_text": _describe(q, order, answered.response),
-            "key_text": _describe(q, order, key),
-            "original_key_text": _describe(q, order, q.answer) if rule is not None and rule.action == "rekey" else None,
-            "steps": [{"seq": s.seq, "at": s.created_at, "flagged": s.flagged,
-                       "text": _describe(q, order, s.response)} for s in history.get(position, [])],
-        })
+    items = sheet_items(attempt)
+    wrong = wrong_only(items)
+    # 誤答のみ: a plain GET parameter, so the filter works without script and can be linked.
+    only_wrong = request.args.get("wrong") == "1"
     blueprint, _q = snapshot(attempt.bank_version)
     events = sheet_events(attempt)
-    return render_template("review/sheet.html", session=session, attempt=attempt, row=row, items=shown,
+    return render_template("review/sheet.html", session=session, attempt=attempt, row=row,
+                           items=wrong if only_wrong else items, only_wrong=only_wrong,
+                           counts={"all": len(items), "wrong": len(wrong)},
+                           areas=area_rates(row.by_area, [(k, a.name) for k, a in blueprint.areas.items()]),
                            blueprint=blueprint, result_names=RESULT_NAMES, submitted_by=SUBMITTED_BY,
                            can_act=can_act(), revoke_form=RevokeCertificationForm(),
                            events=events, action_names=ACTION_NAMES, event_time=_event_time,
@@ -341,6 +346,13 @@ def _event_time(event) -> str:
 
 def source_name(source: str) -> str:
     return PASS_SOURCES.get(source, source)
+
+
+@bp.app_template_filter("phrase_breaks")
+def _phrase_breaks(text):
+    """The label with <wbr> between its phrases: with `word-break: keep-all` (CSS) a
+    narrow cell wraps it there rather than anywhere inside a word."""
+    return Markup("<wbr>").join(phrases(text))
 
 
 # A committee decision's procedure as the review pages name it (会議, 書面).

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from scoring.results import Part, Result, combine
+from scoring.eligibility import LEVEL_NAMES
+from scoring.results import AreaRate, Part, Result, area_rates, combine
 
+from ..banks.versions import snapshot
+from ..core.filters import plain_text
 from ..extensions import db
-from ..models import (AnswerStep, Attempt, Certification, ExamSession, Staff, User, WrittenScore,
-                      utcnow)
-from .scoring import session_format
+from ..models import (AnswerStep, Attempt, Certification, ExamSession, SessionDetail, Staff, User,
+                      WrittenScore, utcnow)
+from .scoring import graded_positions, session_format
 
 
 @dataclass
@@ -157,8 +160,18 @@ def certified_result(attempt: Attempt) -> dict | None:
     # score that contradicts it (the committee sees the row as 要確認).
     current = combine(fmt, cbt, written).passed
     rechecking = current is not None and current != cert.passed
+    detail = db.session.get(SessionDetail, attempt.session_id)
     return {"passed": cert.passed, "certified_at": cert.certified_at, "cbt": cbt, "written": written,
-            "rechecking": rechecking}
+            "rechecking": rechecking, "level": LEVEL_NAMES.get(attempt.level, attempt.level),
+            "areas": sheet_area_rates(attempt) if cbt else [],
+            # Per question only on the committee's choice, and never while it re-examines.
+            "review": bool(detail and detail.show_review) and cbt is not None and not rechecking}
+
+
+def sheet_area_rates(attempt: Attempt) -> list[AreaRate]:
+    """The sheet's rate per area of Table 2, in the blueprint's order, as last scored."""
+    blueprint, _q = snapshot(attempt.bank_version)
+    return area_rates(_by_area(attempt), [(k, a.name) for k, a in blueprint.areas.items()])
 
 
 def certified_written_results(user: User) -> list[dict]:
@@ -173,7 +186,8 @@ def certified_written_results(user: User) -> list[dict]:
         .where(Staff.user_id == user.id)
         .order_by(ExamSession.opens_at.desc(), ExamSession.id.desc())).all()
     return [{"passed": c.passed, "certified_at": c.certified_at, "cbt": None, "session": s,
-             "written": Part(w.score, w.max_score), "cbt_absent": session_format(s.id)[0] == "both"}
+             "written": Part(w.score, w.max_score), "cbt_absent": session_format(s.id)[0] == "both",
+             "level": LEVEL_NAMES.get(s.level, s.level), "areas": [], "review": False}
             for c, w, s in rows]
 
 
@@ -184,3 +198,58 @@ def save_times(attempt: Attempt) -> dict[int, list[AnswerStep]]:
                                    .order_by(AnswerStep.seq)):
         out.setdefault(step.position, []).append(step)
     return out
+
+
+LABELS = "アイウエオカキクケコ"
+
+
+def describe(q, order, value, bank_keys: bool = True) -> str:
+    """An answer or a key in the candidate's labels (ア, イ...) and words; the committee
+    also sees the bank's key of each choice in brackets."""
+    if value is None:
+        return "（未解答）"
+    if q.type in ("single", "multiple"):
+        keys = [value] if q.type == "single" else list(value)
+        by_key = {c.key: c for c in q.choices}
+
+        def one(k):
+            label = LABELS[order.index(k)] if k in order else k
+            return label + (f"（{k}）" if bank_keys else " ") + (plain_text(by_key[k].text) if k in by_key else "")
+        return "、".join(one(k) for k in sorted(keys, key=lambda k: order.index(k) if k in order else 99))
+    if q.type == "true_false":
+        return "正しい（○）" if value else "誤り（×）"
+    if isinstance(value, (list, tuple)):
+        return " ／ ".join(value)
+    return str(value)
+
+
+def sheet_items(attempt: Attempt, committee: bool = True) -> list[dict]:
+    """Every question of a sheet as shown to the candidate, with their answer, the key in
+    force (corrections applied) and the verdict; for the committee also the bank's keys,
+    the key before a correction and the time of every save."""
+    _bp, questions = snapshot(attempt.bank_version)
+    answered, graded, in_force = graded_positions(attempt)
+    history = save_times(attempt) if committee else {}
+    shown = []
+    for position, (item, a, g) in enumerate(zip(attempt.form, answered, graded), start=1):
+        q = questions[item["id"]]
+        order = item["choice_order"]
+        by_key = {c.key: c for c in q.choices}
+        rule = in_force.get(q.id)
+        rekeyed = rule is not None and rule.action == "rekey"
+        shown.append({
+            "position": position, "q": q, "choices": [by_key[k] for k in order],
+            "response": a.response, "graded": g, "rule": rule,
+            "answer_text": describe(q, order, a.response, committee),
+            "key_text": describe(q, order, rule.answer if rekeyed else q.answer, committee),
+            "original_key_text": describe(q, order, q.answer, committee) if rekeyed else None,
+            "steps": [{"seq": s.seq, "at": s.created_at, "flagged": s.flagged,
+                       "text": describe(q, order, s.response)} for s in history.get(position, [])],
+        })
+    return shown
+
+
+def wrong_only(items: list[dict]) -> list[dict]:
+    """The questions the sheet lost a mark on: wrong or unanswered (a voided one counts
+    for no one, so it is not among them)."""
+    return [it for it in items if not it["graded"].correct and not it["graded"].voided]

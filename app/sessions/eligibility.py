@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from scoring.eligibility import implied_levels, refusals
+from scoring.eligibility import LEVEL_NAMES, implied_levels, refusals
+from scoring.jpdate import fiscal_year_label
 
 from ..extensions import db
-from ..models import Admission, ExamSession, PassRecord, SessionDetail, Staff, User
+from ..models import PASS_SOURCES, Admission, ExamSession, PassRecord, SessionDetail, Staff, User
 
 # 第3-7: a special pass deems every level below it passed as well. The register normally
 # stores those lower passes as `deemed` rows; counting them here too keeps eligibility right
@@ -59,18 +60,46 @@ def refusals_for(level: str, people: list[Staff]) -> dict[int, list[str]]:
     ids = [p.id for p in people]
     if not ids:
         return {}
-    held: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+    held = _passes_of(ids)
     admitted: set[int] = set()
-    for chunk in range(0, len(ids), 500):         # stay under the databases' parameter limits
-        part = ids[chunk:chunk + 500]
-        for staff_id, lv, source in db.session.execute(
-                select(PassRecord.staff_id, PassRecord.level, PassRecord.source)
-                .where(PassRecord.staff_id.in_(part))):
-            held[staff_id].append((lv, source))
+    for part in _chunks(ids):
         admitted.update(db.session.scalars(select(Admission.staff_id).where(
             Admission.staff_id.in_(part), Admission.revoked_at.is_(None))))
-    return {p.id: refusals(level, p.employment_category, p.id in admitted, held_from(held[p.id]))
+    return {p.id: refusals(level, p.employment_category, p.id in admitted,
+                           held_from([(lv, source) for lv, source, _y in held[p.id]]))
             for p in people}
+
+
+def _chunks(ids: list[int], size: int = 500):
+    """Stay under the databases' parameter limits."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _passes_of(ids: list[int]) -> dict[int, list[tuple[str, str, int]]]:
+    """(level, source, fiscal year) of every pass record of each staff id."""
+    held: dict[int, list[tuple[str, str, int]]] = {i: [] for i in ids}
+    for part in _chunks(ids):
+        for staff_id, lv, source, year in db.session.execute(
+                select(PassRecord.staff_id, PassRecord.level, PassRecord.source, PassRecord.fiscal_year)
+                .where(PassRecord.staff_id.in_(part))):
+            held[staff_id].append((lv, source, year))
+    return held
+
+
+def holders_of(level: str, people: list[Staff]) -> dict[int, str]:
+    """Those among `people` who already hold `level` (in the register, or deemed by a
+    special pass above it), each with a Japanese note of the pass; sitting it again adds
+    no register entry and no notice, so registering them takes a confirmation."""
+    out = {}
+    for staff_id, records in _passes_of([p.id for p in people]).items():
+        if level not in held_from([(lv, source) for lv, source, _y in records]):
+            continue
+        own = next((r for r in records if r[0] == level), None)
+        out[staff_id] = (f"{LEVEL_NAMES.get(level, level)}に合格済み: {fiscal_year_label(own[2])}、"
+                         f"{PASS_SOURCES.get(own[1], own[1])}" if own
+                         else f"上位の級位の特例により{LEVEL_NAMES.get(level, level)}に合格とみなされています")
+    return out
 
 
 def start_refusals(session: ExamSession, user: User) -> list[str]:

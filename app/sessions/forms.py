@@ -1,6 +1,6 @@
 """Forms of the session pages: sessions, registration, the chair's admissions, the exam
 room's settings and proctors, and accommodations."""
-from wtforms import (DateTimeLocalField, IntegerField, RadioField, SelectField, SelectMultipleField,
+from wtforms import (BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
@@ -56,12 +56,15 @@ class SessionForm(JaForm):
                          validators=[InputRequired(message="方式を選んでください。")])
     written_max = IntegerField("筆記試験の満点", validators=[
         Optional(), InRange(min=1, max=10000, message="満点は1以上の整数で入力してください。")])
+    show_review = BooleanField("認定後、受検者に問題ごとの正誤・正答・解説を表示する")
     submit = SubmitField("保存する")
 
 
 class RegisterForm(JaForm):
     """Register the checked people, or everyone of one affiliation."""
     staff_id = SelectMultipleField("職員", coerce=int, validate_choice=False)
+    # Those of them the committee confirmed to register although they hold the level.
+    confirm_held = SelectMultipleField("合格済みの職員", coerce=int, validate_choice=False)
     affiliation_id = IntegerField("所属", validators=[Optional()])
 
 

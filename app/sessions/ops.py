@@ -48,6 +48,7 @@ class SessionValues:
     format: str
     written_max: int | None
     bank_version_id: int
+    show_review: bool = False           # per-question review for candidates once certified
 
 
 def has_attempts(session: ExamSession) -> bool:
@@ -127,6 +128,7 @@ def _apply(session: ExamSession, detail: SessionDetail, values: SessionValues) -
     session.bank_version_id = version.id
     detail.format = values.format
     detail.written_max = values.written_max if values.format in ("written", "both") else None
+    detail.show_review = bool(values.show_review)
 
 
 def _snapshot_of(session: ExamSession, detail: SessionDetail) -> dict:
@@ -134,7 +136,7 @@ def _snapshot_of(session: ExamSession, detail: SessionDetail) -> dict:
             "opens_at": session.opens_at.isoformat(), "closes_at": session.closes_at.isoformat(),
             "duration_minutes": session.duration_minutes, "question_count": session.question_count,
             "bank_version_id": session.bank_version_id, "format": detail.format,
-            "written_max": detail.written_max}
+            "written_max": detail.written_max, "show_review": bool(detail.show_review)}
 
 
 def create_session(values: SessionValues, actor: User) -> ExamSession:
@@ -184,7 +186,8 @@ def update_session(session: ExamSession, values: SessionValues, actor: User) -> 
 
 FIELD_NAMES = {"title": "名称", "level": "級位", "fiscal_year": "年度", "opens_at": "受検期間（開始）",
                "closes_at": "受検期間（終了）", "duration_minutes": "試験時間", "format": "方式",
-               "written_max": "筆記試験の満点", "bank_version_id": "問題バージョン"}
+               "written_max": "筆記試験の満点", "bank_version_id": "問題バージョン",
+               "show_review": "問題ごとの正誤の表示"}
 
 
 def values_of(session: ExamSession, detail: SessionDetail | None = None) -> SessionValues:
@@ -192,7 +195,8 @@ def values_of(session: ExamSession, detail: SessionDetail | None = None) -> Sess
     return SessionValues(title=session.title, level=session.level, fiscal_year=session.fiscal_year,
                          opens_at=session.opens_at, closes_at=session.closes_at,
                          duration_minutes=session.duration_minutes, format=detail.format,
-                         written_max=detail.written_max, bank_version_id=session.bank_version_id)
+                         written_max=detail.written_max, bank_version_id=session.bank_version_id,
+                         show_review=bool(detail.show_review))
 
 
 @dataclass

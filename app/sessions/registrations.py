@@ -12,7 +12,7 @@ from scoring.eligibility import EXCLUDED_CATEGORIES, NON_STAFF
 from ..core import audit
 from ..extensions import db
 from ..models import Admission, Affiliation, Attempt, ExamSession, Registration, Staff, User
-from .eligibility import refusals_for, staff_refusals
+from .eligibility import holders_of, refusals_for, staff_refusals
 from .ops import OperationRefused
 
 ADMISSIBLE_CATEGORIES = EXCLUDED_CATEGORIES + (NON_STAFF,)
@@ -50,6 +50,7 @@ class RegisterOutcome:
     registered: list[Staff] = field(default_factory=list)
     already: list[Staff] = field(default_factory=list)
     refused: list[tuple[Staff, list[str]]] = field(default_factory=list)
+    held: list[tuple[Staff, str]] = field(default_factory=list)    # hold the level: to confirm
 
 
 def account_refusals(staff: Staff) -> list[str]:
@@ -65,14 +66,18 @@ def account_refusals(staff: Staff) -> list[str]:
     return reasons
 
 
-def register_staff(session: ExamSession, staff: list[Staff], actor: User, now: datetime) -> RegisterOutcome:
+def register_staff(session: ExamSession, staff: list[Staff], actor: User, now: datetime,
+                   confirmed_held: frozenset[int] = frozenset()) -> RegisterOutcome:
     """Register each person who may sit (第3-2, 第3-4); everyone else is listed with the
-    reasons and not registered. A closed session takes no one."""
+    reasons and not registered. Someone who already holds the level is registered only
+    once the committee confirms it (`confirmed_held`, staff ids): they may sit again, but
+    a pass then adds nothing to the register. A closed session takes no one."""
     if session.closes_at <= now:
         raise OperationRefused("受検期間が終了した実施回には登録できません。")
     outcome = RegisterOutcome()
     done = registered_user_ids(session)
     rules = refusals_for(session.level, staff)
+    holders = holders_of(session.level, staff)
     for person in staff:
         if person.user_id is not None and person.user_id in done:
             outcome.already.append(person)
@@ -83,11 +88,15 @@ def register_staff(session: ExamSession, staff: list[Staff], actor: User, now: d
             audit.record("registration_refused", actor.id, session_id=session.id, staff_id=person.id,
                          reasons=reasons)
             continue
+        if person.id in holders and person.id not in confirmed_held:
+            outcome.held.append((person, holders[person.id]))
+            continue
         db.session.add(Registration(session_id=session.id, user_id=person.user_id))
         done.add(person.user_id)
         outcome.registered.append(person)
         audit.record("registration_added", actor.id, session_id=session.id, staff_id=person.id,
-                     candidate_user_id=person.user_id)
+                     candidate_user_id=person.user_id,
+                     **({"level_held": holders[person.id]} if person.id in holders else {}))
     db.session.flush()
     return outcome
 

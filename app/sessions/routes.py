@@ -21,7 +21,7 @@ from ..models import (SESSION_FORMATS, Admission, Affiliation, BankVersion, Exam
 from ..register import invitations as invitation_ops
 from ..room.ops import may_proctor
 from . import bp, registrations, room_settings
-from .eligibility import refusals_for
+from .eligibility import holders_of, refusals_for
 from .forms import (DATETIME_FORMATS, AccommodationForm, AdmissionForm, ProctorForm, RegisterForm,
                     RemoveProctorForm, RevokeForm, RoomSettingsForm, SessionForm, UnregisterForm,
                     options)
@@ -103,7 +103,8 @@ def _values(form: SessionForm) -> SessionValues:
         title=form.title.data, level=form.level.data, fiscal_year=form.fiscal_year.data,
         opens_at=jst_to_utc(form.opens_at.data), closes_at=jst_to_utc(form.closes_at.data),
         duration_minutes=form.duration_minutes.data, format=form.format.data,
-        written_max=form.written_max.data, bank_version_id=form.bank_version_id.data)
+        written_max=form.written_max.data, bank_version_id=form.bank_version_id.data,
+        show_review=form.show_review.data)
 
 
 def _render_form(form, session, locked, blueprint, status=200):
@@ -203,7 +204,7 @@ def _candidates_page(session: ExamSession, form: RegisterForm, outcome=None, sta
         affiliations=list(db.session.scalars(select(Affiliation).where(Affiliation.active)
                                              .order_by(Affiliation.code))),
         registered=registrations.registered_user_ids(session),
-        rules=refusals_for(session.level, found),
+        rules=refusals_for(session.level, found), holders=holders_of(session.level, found),
         accounts={s.id: registrations.account_refusals(s) for s in found},
         level_name=_level_name(session, blueprint), closed=session.closes_at <= utcnow()), status
 
@@ -238,7 +239,8 @@ def register(session_id: int):
         flash("登録する職員を選んでください。", "error")
         return _candidates_page(session, form, status=400)
     try:
-        outcome = registrations.register_staff(session, people, current_user, utcnow())
+        outcome = registrations.register_staff(session, people, current_user, utcnow(),
+                                               frozenset(form.confirm_held.data or ()))
         db.session.commit()
     except OperationRefused as exc:
         db.session.rollback()

@@ -1,7 +1,7 @@
 """appointments (第2-3, 第2-4(2)) and the committee's decisions on certification (第2-2)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 16:40:00
 """
 from datetime import datetime, timedelta, timezone
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
