@@ -88,8 +88,6 @@ class PageProblems:
         if msg.type != "error" or any(a in msg.text for a in self.allowed):
             return
         url = (msg.location or {}).get("url", "")
-        if url.endswith("/favicon.ico"):       # the app has none; the browser asks anyway
-            return
         self.errors.append(f"console: {msg.text} ({url})")
 
     def _dialog(self, dialog):

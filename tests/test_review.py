@@ -276,9 +276,11 @@ def test_list_numbers_match_the_stored_scores(app):
     # The histogram with its 70% line, and the per-area chart: inline SVG, no style attribute.
     assert 'id="histogram"' in page and 'id="pass-line"' in page and "合格基準 70%" in page
     assert 'id="area-chart"' in page
-    # No inline script: the only scripts are files (the display options' prefs.js).
+    # No inline script: the only scripts are files (the display options' prefs.js, the
+    # site's menu and tables).
     assert "style=" not in page
-    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/prefs.js">']
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/prefs.js">',
+                                                    '<script src="/static/site.js" defer>']
 
 
 def _row(page, key):

@@ -45,6 +45,7 @@ ROUTES: dict[str, Route] = {
     "index": Route(SIGNED_IN),
     "healthz": Route(PUBLIC),
     "readyz": Route(PUBLIC),
+    "favicon": Route(PUBLIC),
     "auth.login": Route(PUBLIC),
     "auth.logout": Route(SIGNED_IN, signs_out=True),
     "candidate.home": Route(("candidate",)),
@@ -311,4 +312,4 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "auth.login", "auth.logout"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout"}

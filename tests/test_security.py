@@ -642,6 +642,8 @@ def candidate_pages(app, client: Client, attempt_id: int, session_id: int) -> di
         url = url_for_rule(app, rule, values)
         headers = {"Accept": "application/json"} if route.json else {}
         resp = client.get(url, headers=headers, follow_redirects=True)
+        if resp.mimetype.startswith("image/"):      # the icon: no text to leak
+            continue
         out[url] = resp.get_data(as_text=True)
     return out
 
@@ -769,7 +771,7 @@ class Inspector(HTMLParser):
                 self.problems.append(f"script element {a}")
         elif tag in DANGEROUS_TAGS:
             self.problems.append(f"<{tag}> element")
-        elif tag == "link" and not (a.get("rel") == "stylesheet" and a.get("href", "").startswith("/static/")):
+        elif tag == "link" and not (a.get("rel") in ("stylesheet", "icon") and a.get("href", "").startswith("/static/")):
             self.problems.append(f"link {a}")
         elif tag == "meta" and "http-equiv" in a:
             self.problems.append(f"meta http-equiv {a}")
@@ -813,7 +815,7 @@ def test_author_markdown_payloads_are_inert_on_the_exam_page(app, candidate, tmp
     # The state script still parses: no payload closed it early.
     state = json.loads(re.search(r'id="exam-state">(.*?)</script>', page, re.S).group(1))
     assert state["count"] == 6
-    assert len(re.findall(r"<script\b", page)) == 3      # /static/prefs.js, the state, /static/exam.js
+    assert len(re.findall(r"<script\b", page)) == 4      # /static/prefs.js and site.js, the state, /static/exam.js
     for suffix in ("/confirm",):
         assert inert(candidate.get(f"/exam/attempts/{attempt_id}{suffix}").get_data(as_text=True)) == []
 

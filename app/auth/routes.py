@@ -108,6 +108,9 @@ def role_required(*roles: str):
                                  method=request.method, needs=list(roles))
                 abort(403)
             return view(*args, **kwargs)
+        # Read by the menu (app/core/nav.py) and its tests: a link shows to exactly the roles
+        # the page lets in.
+        wrapped.allowed_roles = frozenset(roles)
         return wrapped
     return decorator
 

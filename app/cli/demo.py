@@ -202,8 +202,14 @@ def demo(banks: str | None) -> None:
     """Create the database with the starter banks, demo accounts and open sessions."""
     with app_context() as app:
         # The migrations' and the audit's INFO lines are for operators; a newcomer reads the summary.
-        for name in ("alembic", "cbt.audit"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        lines = seed_demo(resolve_banks(banks))
+        quiet = [logging.getLogger(name) for name in ("alembic", "cbt.audit")]
+        levels = [log.level for log in quiet]
+        for log in quiet:
+            log.setLevel(logging.WARNING)
+        try:
+            lines = seed_demo(resolve_banks(banks))
+        finally:
+            for log, level in zip(quiet, levels):
+                log.setLevel(level)
     for line in lines:
         click.echo(line)

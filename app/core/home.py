@@ -1,14 +1,28 @@
-"""The site's own pages: the landing redirect by role, and the health checks a proxy asks."""
+"""The site's own pages: the landing redirect by role, the menu, the icon, and the health
+checks a proxy asks."""
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, url_for
+from pathlib import Path
+
+from flask import Flask, Response, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..db.health import check_writable
 from ..extensions import db
+from . import nav
 
 
 def register(app: Flask) -> None:
+    nav.register(app)
+
+    icon = (Path(app.static_folder) / "favicon.ico").read_bytes()
+
+    @app.get("/favicon.ico")
+    def favicon():
+        # Pages name the icon under /static/ (cached); a browser or a bookmark may still
+        # ask for this address on its own. 228 bytes: kept in memory, no file to open.
+        return Response(icon, mimetype="image/vnd.microsoft.icon")
+
     @app.get("/")
     def index():
         if not current_user.is_authenticated:
