@@ -46,6 +46,31 @@ def test_answers_carry_the_position_and_no_ping_is_sent(app, live_server, page):
     page.problems.check()
 
 
+def test_moving_between_questions_asks_for_the_icon_once_at_most(app, live_server, page):
+    """Chromium asks for the page's icon again at every change of the address, which the
+    exam page makes (#q=N) at every question: with no lifetime on the icon each move was a
+    request to the server (a 304), 2,000 candidates moving every few seconds."""
+    asked = []
+    wsgi = app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ.get("PATH_INFO", "").endswith("favicon.ico"):
+            asked.append(environ.get("HTTP_IF_NONE_MATCH") or "fresh")
+        return wsgi(environ, start_response)
+    app.wsgi_app = counting
+    try:
+        login_and_start(page, live_server)
+        for pos in range(2, 12):
+            page.get_by_role("button", name="次の問題 →").click()
+            expect(page).to_have_url(re.compile(rf"#q={pos}$"))
+        answer_with_mouse(page, current(page), 11)
+        wait_saved(page)             # a request made after the moves: their icon requests came first
+    finally:
+        app.wsgi_app = wsgi
+    assert len(asked) <= 2, asked    # the sign-in page's and the exam page's, from the cache after
+    page.problems.check()
+
+
 def test_leaving_an_unanswered_question_stores_its_position(app, live_server, context, page):
     attempt_id = login_and_start(page, live_server)
     answer_with_mouse(page, current(page), 1)

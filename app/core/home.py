@@ -12,6 +12,9 @@ from ..extensions import db
 from . import nav
 
 
+ICON_MAX_AGE = 7 * 24 * 3600
+
+
 def register(app: Flask) -> None:
     nav.register(app)
 
@@ -19,9 +22,20 @@ def register(app: Flask) -> None:
 
     @app.get("/favicon.ico")
     def favicon():
-        # Pages name the icon under /static/ (cached); a browser or a bookmark may still
-        # ask for this address on its own. 228 bytes: kept in memory, no file to open.
-        return Response(icon, mimetype="image/vnd.microsoft.icon")
+        # Pages name the icon under /static/; a browser or a bookmark may still ask for
+        # this address on its own. 228 bytes: kept in memory, no file to open.
+        resp = Response(icon, mimetype="image/vnd.microsoft.icon")
+        resp.headers["Cache-Control"] = f"public, max-age={ICON_MAX_AGE}"
+        return resp
+
+    # Chromium asks for the icon again at every change of the address, the exam page's
+    # #q=N included: without a lifetime each question would cost the server a request
+    # (a 304). The other static files keep Flask's revalidation (they change with a release).
+    static_max_age = app.get_send_file_max_age
+
+    def send_file_max_age(filename):
+        return ICON_MAX_AGE if filename == "favicon.ico" else static_max_age(filename)
+    app.get_send_file_max_age = send_file_max_age
 
     @app.get("/")
     def index():

@@ -58,7 +58,7 @@ def register(app: Flask) -> None:
         h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if app.config["SECURE_COOKIES"]:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static":
+        if request.endpoint not in ("static", "favicon"):
             # Nothing dynamic is kept by the browser or a proxy: an exam page, a result or
             # a download must not be shown again from the cache of a shared PC.
             h["Cache-Control"] = "no-store"
