@@ -11,10 +11,13 @@ from playwright.sync_api import expect
 from app.cli.demo import DEMO_PASSWORD
 
 from tests.a11y import assert_accessible, describe, violations
+from tests.conftest import PG_URL
 from tests.test_browser import ARTIFACTS, artifacts, browser, live_server, sign_in  # noqa: F401  (fixtures)
 from tests.test_navigation import USERS, crawl, seed_site, signed_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
+    bool(PG_URL), reason="markup, layout and axe do not depend on the database: checked in the "
+                         "SQLite half of `make test` (the PostgreSQL half would repeat them)")]
 
 EXAM_PAGES = {"candidate.sit", "candidate.confirm", "candidate.done", "candidate.practice_home",
               "candidate.practice_question"}

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from app.models import utcnow
 from tests.a11y import assert_accessible
+from tests.conftest import PG_URL
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     PageProblems,
@@ -32,7 +33,9 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 from tests.test_browser_room_candidate import act, beginner, proctor, user_id
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
+    bool(PG_URL), reason="markup, layout and axe do not depend on the database: checked in the "
+                         "SQLite half of `make test` (the PostgreSQL half would repeat them)")]
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 3}
