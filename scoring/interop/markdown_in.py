@@ -44,12 +44,20 @@ _VOID_TAGS = {"br", "img", "hr", "input", "meta", "link", "wbr", "area", "source
               "col", "param", "track"}
 
 
-def code_span(text: str) -> str:
-    """`text` with a fence longer than any run of backticks inside it."""
+def code_span(text: str, avoid: frozenset[int] = frozenset()) -> str:
+    """`text` with a fence longer than any run of backticks inside it, and of a length no
+    run of backticks in the text around it has (`avoid`): a stray backtick beside the span
+    would otherwise close it when the Markdown is read again."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
+    length = longest + 1
+    while length in avoid:
+        length += 1
+    fence = "`" * length
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_SPAN = re.compile("\x01(\\d+)\x02")
 
 
 class _HtmlToMarkdown(HTMLParser):
@@ -64,6 +72,7 @@ class _HtmlToMarkdown(HTMLParser):
         self.pre: list[str] | None = None
         self.pre_depth = 0
         self.code: list[str] | None = None
+        self.spans: list[str] = []                   # the block's code spans (see _flush)
         self.wraps: list[tuple[str, int, str]] = []  # (tag, index in cur, marker or href)
         self.lists: list[list] = []                  # [tag, next number]
         self.cells = 0
@@ -73,7 +82,13 @@ class _HtmlToMarkdown(HTMLParser):
     def _flush(self, next_kind: str = "para") -> None:
         self._close_code()
         text = "".join(self.cur)
-        self.cur, self.wraps = [], []
+        # Code spans wait in the block as placeholders until its text around them is known.
+        if self.spans:
+            plain = _SPAN.sub("", text)
+            avoid = frozenset(len(m) for m in re.findall(r"`+", plain))
+            text = _SPAN.sub(lambda m: code_span(self.spans[i], avoid)
+                             if (i := int(m.group(1))) < len(self.spans) else m.group(0), text)
+        self.cur, self.wraps, self.spans = [], [], []
         kind, self.kind = self.kind, next_kind
         if kind == "item":
             m = re.match(r"( *(?:- |\d+\. ))", text)
@@ -107,7 +122,8 @@ class _HtmlToMarkdown(HTMLParser):
             text = one_line("".join(self.code))
             self.code = None
             if text:
-                self.cur.append(code_span(text))
+                self.cur.append(f"\x01{len(self.spans)}\x02")
+                self.spans.append(text)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
