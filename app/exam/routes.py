@@ -18,17 +18,17 @@ from ..db.writegate import write_gate
 from ..extensions import db
 from ..models import Attempt, ExamSession, Registration, SessionDetail, latest_steps, utcnow
 from ..register import invitations as invitation_ops
+from ..review.sheets import certified_result, sheet_items, wrong_only
+from ..sessions.registrations import registration_of
 from . import bp
 from .attempts import (Refused, attempt_questions, close_if_expired, open_attempt,
                        open_sessions_for, paused_refusal, record_answer, remember_position,
                        submit_attempt)
 from .forms import StartForm, SubmitAttemptForm
 from .fragments import question_html
-from ..sessions.registrations import registration_of
 from .lobby import access_code_refusal, attempt_state, room
 from .saving import prepare_save, store_save
 from .sealed import seal
-from ..review.sheets import certified_result, sheet_items, wrong_only
 
 
 def _own_attempt(attempt_id: int) -> Attempt:

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from scoring.eligibility import LEVEL_NAMES
 from scoring.jpdate import fiscal_year_label, format_date_jp, to_jst
 
-from ..banks.versions import current_version, snapshot
+from ..banks.versions import snapshot
 from ..core import audit, mailer
 from ..extensions import db
-from ..models import Affiliation, ExamSession, Invitation, PassRecord, Registration, Staff, User, utcnow
+from ..models import Affiliation, BankVersion, ExamSession, Invitation, PassRecord, Registration, Staff, User, utcnow
 from ..sessions.eligibility import held_from, refusals_for
 from ..sessions.ops import OperationRefused
 
@@ -45,9 +45,14 @@ def requirements(session: ExamSession) -> tuple[str, ...]:
 
 
 def current_levels() -> dict:
-    """The levels of the newest bank version (what candidates prepare for), with 別表第1."""
-    version = current_version()
-    return snapshot(version)[0].levels if version is not None else {}
+    """The levels of the newest bank version (what candidates prepare for), with 別表第1.
+    Read through the per-process version cache: every candidate's home asks, and the
+    version's row carries the whole bank."""
+    from ..exam.attempts import version_content      # the exam package imports this module
+    version_id = db.session.scalar(select(BankVersion.id).order_by(BankVersion.id.desc()).limit(1))
+    if version_id is None:
+        return {}
+    return version_content(version_id, lambda: db.session.get(BankVersion, version_id))[1].levels
 
 
 def upcoming_sessions(now: datetime) -> list[ExamSession]:
