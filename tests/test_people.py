@@ -589,7 +589,8 @@ def test_demo_people(app):
         affs = {a.code: a for a in db.session.scalars(select(Affiliation))}
         assert affs["101"].name == "中央警察署" and affs["101"].head.username == "head1"
         linked = {s.user.username: s for s in db.session.scalars(select(Staff).where(Staff.user_id.is_not(None)))}
-        assert set(linked) == {"candidate1", "candidate2", "candidate3"}
+        # The liaison officer acts for their division through their staff record.
+        assert set(linked) == {"candidate1", "candidate2", "candidate3", "liaison1"}
         assert {s.employment_category for s in linked.values()} == {"警察官", "一般職員"}
         cats = list(db.session.scalars(select(Staff.employment_category)))
         assert len(cats) >= 13 and "臨時補助職員" in cats and "職員以外" in cats

@@ -16,8 +16,8 @@ from ..banks.versions import import_banks, snapshot
 from ..db import schema
 from ..exam.attempts import find_attempt, record_answer, start_attempt, submit_attempt
 from ..extensions import db
-from ..models import (Affiliation, ExamSession, PassRecord, Proctor, Registration, Staff, User,
-                      UserRole, utcnow)
+from ..models import (Affiliation, ExamSession, Member, PassRecord, Proctor, Registration, Staff,
+                      User, UserRole, VolunteerGroup, utcnow)
 from ..people.appointments import record_setup
 from .base import app_context, banks_option, main, resolve_banks
 
@@ -33,6 +33,9 @@ DEMO_USERS = [
     ("head1", "中央警察署長（所属の長）", ["head"]),
     ("secretariat1", "庶務 担当（庶務）", ["secretariat"]),
     ("proctor1", "試験 監督（試験監督者）", ["proctor"]),
+    ("liaison1", "サイバー対策課 連絡担当（ボランティア連絡担当）", ["liaison"]),
+    ("volunteer1", "桜丘 未来（ボランティア団体の代表）", ["volunteer"]),
+    ("volunteer2", "港 健太（ボランティア）", ["volunteer"]),
 ]
 
 
@@ -58,6 +61,7 @@ DEMO_STAFF = [
     ("100010", "稲沢　大輔", "いなざわ　だいすけ", date(1975, 3, 9), "警視", "201", "警察官", None),
     ("100011", "半田　恵子", "はんだ　けいこ", date(1983, 10, 5), "巡査部長", "102", "警察官", None),
     ("100012", "蒲郡　直樹", "がまごおり　なおき", date(1969, 8, 22), "事務補助員", "101", "臨時補助職員", None),
+    ("100013", "熊本　安子", "くまもと　やすこ", date(1987, 2, 14), "警部補", "202", "警察官", "liaison1"),
     ("V0001", "名古屋　学", "なごや　まなぶ", date(2003, 5, 5), "サイバー防犯ボランティア", None, "職員以外", None),
 ]
 
@@ -82,6 +86,48 @@ def ensure_people(users: dict[str, User]) -> tuple[int, int]:
                              employment_category=category, user_id=user_id))
     db.session.flush()
     return len(DEMO_AFFILIATIONS), len(DEMO_STAFF)
+
+
+# Volunteer groups (name, kind, division in charge by affiliation code, purpose) and their
+# members (group, name, furigana, e-mail, school or employer, strengths, leader, under 18,
+# guardian who consented or None, user name or None).
+DEMO_GROUPS = [
+    ("桜丘大学サイバー防犯ボランティア", "university", "202",
+     "学生による高齢者向けの広報啓発とサイバーパトロール"),
+    ("みどり高校サイバー防犯部", "high_school", "101", "同世代への情報モラル教育"),
+]
+DEMO_MEMBERS = [
+    ("桜丘大学サイバー防犯ボランティア", "桜丘　未来", "さくらおか　みらい", "mirai@example.jp",
+     "桜丘大学 情報学部", "ネットワーク、講演", True, False, None, "volunteer1"),
+    ("桜丘大学サイバー防犯ボランティア", "港　健太", "みなと　けんた", "kenta@example.jp",
+     "桜丘大学 法学部", "SNSの見守り", False, False, None, "volunteer2"),
+    ("みどり高校サイバー防犯部", "緑川　さくら", "みどりかわ　さくら", None,
+     "みどり高校 2年", "動画編集", True, True, "緑川　正", None),
+    ("みどり高校サイバー防犯部", "青木　蓮", "あおき　れん", None,
+     "みどり高校 1年", "プログラミング", False, True, None, None),
+]
+
+
+def ensure_volunteers(users: dict[str, User]) -> int:
+    """Demo volunteer groups and members; existing groups (by name) are kept."""
+    known = set(db.session.scalars(select(VolunteerGroup.name)))
+    affs = {a.code: a.id for a in db.session.scalars(select(Affiliation))}
+    groups = {}
+    for name, kind, division, purpose in DEMO_GROUPS:
+        if name not in known:
+            groups[name] = VolunteerGroup(name=name, kind=kind, division_id=affs[division], purpose=purpose)
+            db.session.add(groups[name])
+    db.session.flush()
+    joined = to_jst(utcnow()).date() - timedelta(days=200)
+    for group, name, kana, email, org, strengths, leader, minor, guardian, username in DEMO_MEMBERS:
+        if group in groups:
+            db.session.add(Member(
+                group_id=groups[group].id, name=name, name_kana=kana, email=email, organisation=org,
+                strengths=strengths, joined_on=joined, is_leader=leader, minor=minor,
+                guardian_name=guardian, guardian_consent_on=joined if guardian else None,
+                user_id=users[username].id if username else None))
+    db.session.flush()
+    return len(DEMO_GROUPS)
 
 
 def ensure_user(username: str, name: str, roles: list[str], password: str) -> User:
@@ -142,11 +188,13 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
     version = import_banks(folder)
     users = {u: ensure_user(u, n, r, DEMO_PASSWORD) for u, n, r in DEMO_USERS}
     n_affs, n_staff = ensure_people(users)
+    n_groups = ensure_volunteers(users)
     blueprint, _ = snapshot(version)
     now = utcnow()
     fy = fiscal_year(to_jst(now).date())
     lines = [f"bank version {version.short}: {version.question_count} questions",
-             f"{n_affs} affiliations, {n_staff} staff records (candidate1-3 linked to their accounts)"]
+             f"{n_affs} affiliations, {n_staff} staff records (candidate1-3 linked to their accounts)",
+             f"{n_groups} volunteer groups (volunteer1 leads one; liaison1 of サイバー対策課 is its liaison)"]
     # candidate1 passed 初級 under the former exam (第4), so may sit the 中級 demo (第3-4).
     staff1 = users["candidate1"].staff
     if passes and staff1 is not None and not db.session.scalar(select(PassRecord).where(

@@ -9,6 +9,7 @@ data must keep are constraints on the tables, not only Python.
 - register: passes (別表第3), notices to heads, periodic training, heads' invitations
 - records: the audit log, the readiness row
 - room: proctors and the room's log of their actions
+- volunteers: volunteer groups, members, activities and completed training courses
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -16,22 +17,26 @@ from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
 from .base import utcnow
 from .exam import (SESSION_FORMATS, Admission, AnswerStep, Attempt, BankVersion, ExamSession,
                    PracticeAnswer, Registration, SessionDetail, latest_steps)
-from .people import (APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, POSTS, ROLE_NAMES, ROLES, Affiliation,
+from .people import (APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, INVITED_ROLES, POSTS, ROLE_NAMES, ROLES, Affiliation,
                      Appointment, LoginFailure, Staff, User, UserRole, parse_session_id, session_id)
 from .records import AuditEvent, Readiness
 from .register import LEVELS, PASS_SOURCES, Invitation, Notice, PassRecord, TrainingRecord
 from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, DecisionMember,
                       WrittenScore)
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
+from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, CourseCompletion,
+                         Member, VolunteerGroup)
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
     "SESSION_FORMATS", "Admission", "AnswerStep", "Attempt", "BankVersion", "ExamSession",
     "PracticeAnswer", "Registration", "SessionDetail", "latest_steps",
-    "APPOINTED_ROLES", "EMPLOYMENT_CATEGORIES", "POSTS", "ROLE_NAMES", "ROLES", "Affiliation", "Appointment",
+    "APPOINTED_ROLES", "EMPLOYMENT_CATEGORIES", "INVITED_ROLES", "POSTS", "ROLE_NAMES", "ROLES", "Affiliation", "Appointment",
     "LoginFailure", "Staff", "User", "UserRole", "parse_session_id", "session_id",
     "AuditEvent", "Readiness",
     "LEVELS", "PASS_SOURCES", "Invitation", "Notice", "PassRecord", "TrainingRecord",
     "PROCEDURES", "Certification", "CommitteeDecision", "Correction", "DecisionMember", "WrittenScore",
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
+    "ACTIVITY_KINDS", "GROUP_KINDS", "Activity", "ActivityMember", "CourseCompletion", "Member",
+    "VolunteerGroup",
 ]

@@ -16,11 +16,15 @@ from ..extensions import db
 from .base import utcnow
 
 ROLES = ("candidate", "author", "committee", "vice_chair", "chair", "head", "secretariat",
-         "proctor")
+         "proctor", "liaison", "volunteer")
 ROLE_NAMES = {
     "candidate": "受検者", "author": "問題作成者", "committee": "委員", "vice_chair": "副委員長",
     "chair": "委員長", "head": "所属の長", "secretariat": "庶務", "proctor": "試験監督者",
+    "liaison": "ボランティア連絡担当", "volunteer": "サイバー防犯ボランティア",
 }
+# A volunteer's account comes only from the liaison's invitation (single use, expiring):
+# there is no open sign-up, and the account form does not grant the role.
+INVITED_ROLES = ("volunteer",)
 
 # Categories the system knows; imports may use others (a warning), excluded ones are refused
 # at registration, not at import.

@@ -8,7 +8,8 @@ from sqlalchemy import func, or_, select
 from ..auth.throttle import clear_user
 from ..core import audit
 from ..extensions import db
-from ..models import APPOINTED_ROLES, ROLE_NAMES, ROLES, Affiliation, Staff, User, UserRole
+from ..models import (APPOINTED_ROLES, INVITED_ROLES, ROLE_NAMES, ROLES, Affiliation, Staff, User,
+                      UserRole)
 from .appointments import AppointmentRefused
 from .rules import PeopleError
 
@@ -87,6 +88,8 @@ def set_roles(user: User, roles: set[str], active: bool, by: User) -> dict:
             {"target_user_id": user.id, "username": user.username, "roles": sorted(granted),
              "via": "account_form"})
     roles = (roles - set(APPOINTED_ROLES)) | (before & set(APPOINTED_ROLES))
+    # The volunteer role comes with a liaison's invitation only: kept as it is here.
+    roles = (roles - set(INVITED_ROLES)) | (before & set(INVITED_ROLES))
     if "head" in before and "head" not in roles:
         headed = db.session.scalars(select(Affiliation).where(Affiliation.head_user_id == user.id)).all()
         if headed:

@@ -13,7 +13,7 @@ from scoring import people as parse
 from scoring.jpdate import to_jst
 
 from ..core.forms import AppForm, JpDateField
-from ..models import APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, ROLE_NAMES, ROLES, utcnow
+from ..models import APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, INVITED_ROLES, ROLE_NAMES, ROLES, utcnow
 
 NONE = 0          # the "（なし）" choice of an optional select
 
@@ -90,7 +90,7 @@ class MultiCheckboxField(SelectMultipleField):
 class UserRolesForm(AppForm):
     # Appointed roles are not here: they follow appointments (app/people/appointments.py).
     roles = MultiCheckboxField("役割", choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES
-                                              if r not in APPOINTED_ROLES],
+                                              if r not in APPOINTED_ROLES + INVITED_ROLES],
                                validate_choice=False)
     active = BooleanField("利用可能（オフにするとログインできません）")
     submit = SubmitField("保存する")
