@@ -6,6 +6,7 @@ route, and testing it, is part of adding it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +14,17 @@ from sqlalchemy import func, select
 
 from app.cli.demo import DEMO_USERS
 from app.extensions import db
-from app.models import AuditEvent, BankVersion, ExamSession, User
+from app.models import (
+    AuditEvent,
+    BankVersion,
+    ExamSession,
+    Member,
+    User,
+    VolunteerGroup,
+    VolunteerInvitation,
+    utcnow,
+)
+from app.volunteers.invitations import token_hash
 from tests.conftest import Client
 
 # Who may use a route: role names (role_required), or one of these.
@@ -31,6 +42,11 @@ HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
 ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
+OVERSIGHT = ("committee", "vice_chair", "chair", "secretariat")
+# Volunteer pages: and only of the groups access.py allows (tests/test_volunteer_groups.py).
+VOLUNTEER_VIEW = ("liaison", "volunteer") + OVERSIGHT
+VOLUNTEER_MANAGE = ("liaison",) + OVERSIGHT
+LIAISON = ("liaison",)
 
 
 @dataclass(frozen=True)
@@ -153,12 +169,29 @@ ROUTES: dict[str, Route] = {
     "room.room_time": Route(ROOM, json=True),
     "room.room_code": Route(ROOM, json=True),
     "room.seat_action": Route(ROOM, json=True),
+    # Volunteer groups and members: the ids name the university's group, its leader
+    # volunteer1's record and an open invitation of another of its members.
+    "volunteers.groups": Route(VOLUNTEER_VIEW),
+    "volunteers.group": Route(VOLUNTEER_VIEW),
+    "volunteers.group_new": Route(VOLUNTEER_MANAGE),
+    "volunteers.group_edit": Route(VOLUNTEER_MANAGE),
+    "volunteers.home": Route(("volunteer",)),
+    "volunteers.my_group": Route(("volunteer",)),
+    "volunteers.member": Route(VOLUNTEER_VIEW),
+    "volunteers.member_new": Route(LIAISON),
+    "volunteers.member_edit": Route(("liaison", "volunteer")),
+    "volunteers.member_consent": Route(LIAISON),
+    "volunteers.member_consent_withdraw": Route(LIAISON),
+    "volunteers.member_leave": Route(LIAISON),
+    "volunteers.invite": Route(LIAISON),
+    "volunteers.invitation_revoke": Route(LIAISON),
+    "volunteers.join": Route(PUBLIC, query="t={join_token}"),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
 ACCOUNTS = {username: set(roles) for username, _name, roles in DEMO_USERS
             if username in ("candidate1", "author1", "committee1", "vicechair", "chair", "head1",
-                            "secretariat1", "proctor1")}
+                            "secretariat1", "proctor1", "liaison1", "volunteer1")}
 
 # State-changing calls that would change what later calls see run last.
 LAST = ("candidate.submit", "auth.logout")
@@ -195,10 +228,28 @@ def ids(app):
         from app.banks.versions import snapshot
         qid = sorted(snapshot(version)[1])[0]
         users = {u.username: u.id for u in db.session.scalars(select(User))}
-    return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
+        group_id, member_id, invitation_id, join_token = volunteer_ids()
+    return {"group_id": group_id, "member_id": member_id, "invitation_id": invitation_id,
+            "join_token": join_token,"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
             "action": "note"}
+
+
+def volunteer_ids():
+    """The university's group, volunteer1's record, and an open invitation of a member of
+    the group who has no account yet (made here)."""
+    group = db.session.scalar(select(VolunteerGroup).where(VolunteerGroup.name.like("桜丘大学%")))
+    leader = db.session.scalar(select(Member).where(Member.group_id == group.id, Member.is_leader.is_(True)))
+    invited = Member(group_id=group.id, name="招待　花子", joined_on=date(2026, 4, 1))
+    db.session.add(invited)
+    db.session.flush()
+    token = "roles-test-invitation-token-0123456789"
+    inv = VolunteerInvitation(member_id=invited.id, token_hash=token_hash(token), issued_by=leader.user_id,
+                              expires_at=utcnow() + timedelta(days=7))
+    db.session.add(inv)
+    db.session.commit()
+    return group.id, leader.id, inv.id, token
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:
@@ -312,4 +363,4 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "volunteers.join"}

@@ -85,6 +85,19 @@ EVENT_NAMES = {
     "bank_version_loaded": "問題バージョンの登録",
     "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
     "backup_restored": "バックアップからの復元",
+    # Volunteer groups, members and their accounts
+    "volunteer_refused": "ボランティアの利用の拒否",
+    "volunteer_group_created": "ボランティア団体の登録", "volunteer_group_updated": "ボランティア団体の変更",
+    "volunteer_member_added": "ボランティア参加者の追加",
+    "volunteer_member_updated": "ボランティア参加者の情報の変更",
+    "volunteer_member_left": "ボランティア参加者の退会",
+    "volunteer_consent_recorded": "保護者の同意の記録", "volunteer_consent_withdrawn": "保護者の同意の撤回",
+    "volunteer_invitation_issued": "ボランティアの招待リンクの発行",
+    "volunteer_invitation_emailed": "ボランティアの招待リンクのメール送信",
+    "volunteer_invitation_email_failed": "ボランティアの招待リンクのメール送信の失敗",
+    "volunteer_invitation_revoked": "ボランティアの招待リンクの取消し",
+    "volunteer_invitation_refused": "ボランティアの招待の拒否",
+    "volunteer_account_created": "ボランティアのアカウントの作成",
 }
 
 

@@ -54,6 +54,10 @@ def register(app: Flask) -> None:
             return redirect(url_for("head.index"))
         if current_user.has_role("author"):
             return redirect(url_for("author.preview"))
+        if current_user.has_role("liaison"):
+            return redirect(url_for("volunteers.groups"))
+        if current_user.has_role("volunteer"):
+            return redirect(url_for("volunteers.home"))
         if current_user.has_role("candidate"):
             return redirect(url_for("candidate.home"))
         return render_template("home.html")

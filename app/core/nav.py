@@ -68,6 +68,12 @@ MENU: tuple[Group, ...] = (
         Link("CSVの一括登録", "admin.import_upload", args=(("kind", "staff"),)),
         Link("監査記録", "admin.audit_log"),
     )),
+    Group("ボランティア", (
+        Link("ボランティアのホーム", "volunteers.home"),
+        Link("ボランティア団体", "volunteers.groups",
+             within=("volunteers.group", "volunteers.group_new", "volunteers.group_edit",
+                     "volunteers.member", "volunteers.member_new", "volunteers.member_edit")),
+    )),
 )
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,

@@ -5,8 +5,11 @@ division in charge (担当所属), the committee and the secretariat only (domai
 is an officer with the liaison role whose staff record belongs to the group's division."""
 from __future__ import annotations
 
+from flask import request
+from flask_login import current_user
 from sqlalchemy import select
 
+from ..core import audit
 from ..extensions import db
 from ..models import Member, User, VolunteerGroup
 
@@ -66,3 +69,40 @@ def visible_groups(user: User) -> list[VolunteerGroup]:
     if member is not None:
         groups[member.group_id] = member.group
     return sorted(groups.values(), key=lambda g: g.name)
+
+
+class ParticipantRefused(Exception):
+    """A volunteer page refused to someone who may not take part: a 403 page that says why
+    (app/volunteers/groups.py renders it for every blueprint)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def participation_refusal(user: User, member: Member | None) -> tuple[str, str] | None:
+    """(code, Japanese reason) why the user may not take part as a volunteer, or None."""
+    if member is None or not user.has_role("volunteer"):
+        return "not_member", "このアカウントはボランティア団体の参加者として登録されていません。"
+    if not member.active:
+        return "left", "団体を退会した参加者は利用できません。再び参加する場合は担当所属の連絡担当にお問い合わせください。"
+    if member.minor and member.guardian_consent_on is None:
+        return "no_consent", ("18歳未満の参加者は、保護者の同意が記録されるまで活動に参加できません。"
+                              "同意書を担当所属の連絡担当に提出してください。")
+    return None
+
+
+def require_participant() -> Member:
+    """The signed-in volunteer's member record; anyone who may not take part (no member
+    record, left the group, under 18 without a guardian's consent on record) is refused
+    with a 403 page that says why, logged as `volunteer_refused`. Pages of volunteers call
+    it after their role check."""
+    user = db.session.get(User, current_user.id)
+    member = db.session.scalar(select(Member).where(Member.user_id == user.id))
+    refusal = participation_refusal(user, member)
+    if refusal is None:
+        return member
+    code, message = refusal
+    audit.record_now("volunteer_refused", user.id, reason=code, path=request.path,
+                     member_id=member.id if member else None)
+    raise ParticipantRefused(message)
