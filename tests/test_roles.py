@@ -14,16 +14,8 @@ from sqlalchemy import func, select
 
 from app.cli.demo import DEMO_USERS
 from app.extensions import db
-from app.models import (
-    AuditEvent,
-    BankVersion,
-    ExamSession,
-    Member,
-    User,
-    VolunteerGroup,
-    VolunteerInvitation,
-    utcnow,
-)
+from app.models import (AuditEvent, BankVersion, ExamSession, Member, User, VolunteerGroup,
+                        VolunteerInvitation, utcnow)
 from app.volunteers.invitations import token_hash
 from tests.conftest import Client
 

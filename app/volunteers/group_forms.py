@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import re
 
-from wtforms import (
-    BooleanField,
-    PasswordField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    EqualTo,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Optional, Regexp,
+                                ValidationError)
 
 from ..core.forms import AppForm, JpDateField
 from ..models import GROUP_KINDS
@@ -81,7 +68,7 @@ class MemberForm(ContactForm):
         Length(max=128, message="ふりがなは128文字以内で入力してください。")])
     organisation = StringField("学校・勤務先", validators=[
         Length(max=128, message="学校・勤務先は128文字以内で入力してください。")])
-    joined_on = JpDateField("参加日", validators=[DataRequired("参加日を入力してください。")])
+    joined_on = JpDateField("参加日", validators=[InputRequired("参加日を入力してください。")])
     is_leader = BooleanField("団体の代表者")
     minor = BooleanField("18歳未満")
     publish_consent = BooleanField("賞揚されたときに氏名を公表することに同意している")
@@ -91,7 +78,7 @@ class ConsentForm(AppForm):
     guardian_name = StringField("保護者の氏名", validators=[
         DataRequired("保護者の氏名を入力してください。"),
         Length(max=64, message="保護者の氏名は64文字以内で入力してください。")])
-    consent_on = JpDateField("同意の日付", validators=[DataRequired("同意の日付を入力してください。")])
+    consent_on = JpDateField("同意の日付", validators=[InputRequired("同意の日付を入力してください。")])
     submit = SubmitField("保護者の同意を記録する")
 
 
@@ -99,8 +86,12 @@ class WithdrawConsentForm(AppForm):
     submit = SubmitField("同意の撤回を記録する")
 
 
+# Dates: InputRequired, not DataRequired, so that a date that does not parse keeps its own
+# message ("日付を正しく入力してください") instead of "enter a date".
+
+
 class LeaveForm(AppForm):
-    left_on = JpDateField("退会日", validators=[DataRequired("退会日を入力してください。")])
+    left_on = JpDateField("退会日", validators=[InputRequired("退会日を入力してください。")])
     submit = SubmitField("退会を記録する")
 
 

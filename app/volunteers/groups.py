@@ -21,17 +21,9 @@ from ..core import audit
 from ..extensions import db
 from ..models import Affiliation, Member, Staff, User, UserRole, VolunteerGroup
 from . import bp
-from .access import (
-    OVERSIGHT_ROLES,
-    ParticipantRefused,
-    is_leader_of,
-    is_liaison_of,
-    liaison_division,
-    may_see_people,
-    member_of,
-    require_participant,
-    visible_groups,
-)
+from .access import (OVERSIGHT_ROLES, ParticipantRefused, is_leader_of, is_liaison_of,
+                     liaison_division, may_see_people, member_of, require_participant,
+                     visible_groups)
 from .group_forms import GroupForm
 
 VIEW_ROLES = ("liaison", "volunteer", *OVERSIGHT_ROLES)

@@ -26,15 +26,8 @@ from ..extensions import db
 from ..models import Member, User, VolunteerGroup, VolunteerInvitation, utcnow
 from . import bp
 from .access import is_leader_of, is_liaison_of, may_see_people, require_participant
-from .group_forms import (
-    ActionForm,
-    ConsentForm,
-    ContactForm,
-    LeaveForm,
-    MemberForm,
-    SelfContactForm,
-    WithdrawConsentForm,
-)
+from .group_forms import (ActionForm, ConsentForm, ContactForm, LeaveForm, MemberForm,
+                          SelfContactForm, WithdrawConsentForm)
 from .groups import VIEW_ROLES, group_or_404, liaisons_of, me, refuse
 
 CONTACT_FIELDS = ("email", "phone", "strengths")
@@ -61,7 +54,7 @@ def _check_sees(user: User, member: Member) -> None:
     """The member's record: whoever sees the group's people, and the member themself."""
     if may_see_people(user, member.group):
         return
-    if user.has_role("volunteer") and _is_self(user, require_participant()):
+    if user.has_role("volunteer") and require_participant().id == member.id:
         return
     refuse("not_own_record")
 
@@ -264,7 +257,7 @@ def member_leave(member_id: int):
             account.active = False
         account.end_sessions()
     audit.record("volunteer_member_left", user.id, member_id=m.id, group_id=m.group_id,
-                 left_on=m.left_on.isoformat(), user_id=m.user_id)
+                 left_on=m.left_on.isoformat(), target_user_id=m.user_id)
     db.session.commit()
     flash(f"{m.name}さんの退会を記録しました。", "info")
     return redirect(url_for("volunteers.group", group_id=m.group_id))
