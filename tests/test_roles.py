@@ -168,7 +168,6 @@ ROUTES: dict[str, Route] = {
     "volunteers.group_new": Route(VOLUNTEER_MANAGE),
     "volunteers.group_edit": Route(VOLUNTEER_MANAGE),
     "volunteers.home": Route(("volunteer",)),
-    "volunteers.my_group": Route(("volunteer",)),
     "volunteers.member": Route(VOLUNTEER_VIEW),
     "volunteers.member_new": Route(LIAISON),
     "volunteers.member_edit": Route(("liaison", "volunteer")),

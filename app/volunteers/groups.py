@@ -40,7 +40,7 @@ class HomeLink:
 # The volunteer's home lists these (those whose page exists). Other parts append theirs
 # from their route modules: HOME_LINKS.append(HomeLink("研修", "training.courses", "..."))
 HOME_LINKS: list[HomeLink] = [
-    HomeLink("団体のページ", "volunteers.my_group", "団体の情報と、代表者には参加者の一覧"),
+    HomeLink("ボランティア団体", "volunteers.groups", "所属する団体の情報と、代表者には参加者の一覧"),
 ]
 
 
@@ -208,9 +208,3 @@ def home():
                            liaisons=liaisons_of(member.group.division_id), links=links,
                            is_leader=member.is_leader)
 
-
-@bp.get("/my-group")
-@role_required("volunteer")
-def my_group():
-    member = require_participant()
-    return redirect(url_for("volunteers.group", group_id=member.group_id))
