@@ -193,3 +193,22 @@ def test_the_liaison_of_another_division_does_not_reach_the_link_pages(app):
     assert c.post_form(f"/volunteers/invitations/{inv_id}/revoke").status_code == 403
     assert c.post_form(f"/volunteers/members/{mid}/invite").status_code == 403
     assert Client(app).get(link.split("localhost", 1)[1]).status_code == 200     # still open
+
+
+def test_of_two_submissions_of_one_link_only_one_makes_an_account(app, monkeypatch):
+    """The second submission read the link as open before the first one's commit: the
+    claim (one UPDATE ... WHERE used_at IS NULL) refuses it and nothing of it is kept."""
+    mid = new_member(app)
+    link = issue(app, mid)
+    late = Client(app)
+    late.get(link.split("localhost", 1)[1])
+    assert join(link, Client(app), username="first").status_code == 302
+    with app.app_context():
+        db.session.get(Member, mid).user_id = None       # as the late request read the member
+        db.session.commit()
+    monkeypatch.setattr(VolunteerInvitation, "state", lambda self, now: "open")
+    resp = late.post_form(link.split("localhost", 1)[1], {"username": "second", "password": PASSWORD,
+                                                          "confirm": PASSWORD})
+    assert resp.status_code == 410 and "使用済み" in text(resp)
+    with app.app_context():
+        assert db.session.scalar(select(User.id).where(User.username == "second")) is None
