@@ -266,3 +266,31 @@ def test_liaisons_and_volunteers_land_on_their_pages_and_sign_out(app):
     assert 'href="/volunteers/"' in home
     out = vol.post_form("/logout")
     assert out.status_code == 302 and vol.get("/volunteers/home").status_code == 302
+
+
+def test_a_liaison_edits_their_group_but_only_the_oversight_moves_it(app):
+    from app.models import Affiliation
+    gid = group_id(app, UNIVERSITY)
+    with app.app_context():
+        own = db.session.scalar(select(Affiliation.id).where(Affiliation.code == "202"))
+        other = db.session.scalar(select(Affiliation.id).where(Affiliation.code == "101"))
+    c = signed_in(app, "liaison1")
+    moved = c.post_form(f"/volunteers/groups/{gid}/edit", {"name": UNIVERSITY, "kind": "university",
+                                                          "division": str(other), "active": "y"})
+    assert moved.status_code == 200 and "担当所属を一覧から選んでください。" in text(moved)
+    kept = c.post_form(f"/volunteers/groups/{gid}/edit", {"name": UNIVERSITY, "kind": "university",
+                                                         "division": str(own), "purpose": "新しい目的", "active": "y"})
+    assert kept.status_code == 302
+    sec = signed_in(app, "secretariat1")
+    assert sec.post_form(f"/volunteers/groups/{gid}/edit", {"name": UNIVERSITY, "kind": "university",
+                                                            "division": str(other), "active": "y"}).status_code == 302
+    with app.app_context():
+        g = db.session.get(VolunteerGroup, gid)
+        assert (g.division_id, g.purpose) == (other, "新しい目的")    # a field not sent is kept
+    changes = [e["changes"] for e in events(app, "volunteer_group_updated")]
+    assert changes == [{"purpose": ["学生による高齢者向けの広報啓発とサイバーパトロール", "新しい目的"]},
+                       {"division_id": [own, other]}]
+    # The group left liaison1's division: its pages are closed to them now.
+    assert c.get(f"/volunteers/groups/{gid}").status_code == 403
+    # A leader changes no group.
+    assert signed_in(app, "volunteer1").get(f"/volunteers/groups/{gid}/edit").status_code == 403

@@ -188,10 +188,13 @@ def group_edit(group_id: int):
     form, name = _group_form(user, grp)
     if name is None:
         return render_template("volunteers/group_form.html", form=form, group=grp)
-    before = {"name": grp.name, "kind": grp.kind, "division_id": grp.division_id, "active": grp.active}
+    def fields():
+        return {"name": grp.name, "kind": grp.kind, "division_id": grp.division_id,
+                "purpose": grp.purpose, "active": grp.active}
+    before = fields()
     grp.name, grp.kind, grp.division_id = name, form.kind.data, int(form.division.data)
     grp.purpose, grp.active = (form.purpose.data or "").strip(), form.active.data
-    after = {"name": grp.name, "kind": grp.kind, "division_id": grp.division_id, "active": grp.active}
+    after = fields()
     audit.record("volunteer_group_updated", user.id, group_id=grp.id,
                  changes={k: [before[k], after[k]] for k in before if before[k] != after[k]})
     db.session.commit()
