@@ -70,6 +70,7 @@ def test_the_member_makes_their_account_once(app):
     page = member.get(link.split("localhost", 1)[1])
     assert page.status_code == 200 and "桜丘大学サイバー防犯ボランティア" in text(page)
     assert "新井" not in text(page)                   # no personal data on a public page
+    assert page.headers["Referrer-Policy"] == "no-referrer"      # the address holds the token
     resp = join(link, member)
     assert resp.status_code == 302 and resp.location.endswith("/volunteers/home")
     home = member.get("/volunteers/home")

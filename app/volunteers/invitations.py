@@ -196,6 +196,15 @@ def _refused(code: str, inv: VolunteerInvitation | None):
     return render_template("volunteers/join_refused.html", title=title, message=message), status
 
 
+@bp.after_request
+def _no_referrer(resp):
+    """The join page's address holds the token: no link or resource of the page is told it,
+    not even on the same site."""
+    if request.endpoint == "volunteers.join":
+        resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
 @bp.route("/join", methods=["GET", "POST"])
 def join():
     """Public: the invitation's own page. It shows the group's name only (no personal data
