@@ -174,7 +174,8 @@ def group_new():
     db.session.flush()
     audit.record("volunteer_group_created", user.id, group_id=grp.id, division_id=grp.division_id)
     db.session.commit()
-    flash(f"団体「{grp.name}」を登録しました。参加者を追加してください。", "info")
+    flash(f"団体「{grp.name}」を登録しました。" + ("参加者を追加してください。" if is_liaison_of(user, grp)
+                                          else "参加者は担当所属の連絡担当が登録します。"), "info")
     return redirect(url_for("volunteers.group", group_id=grp.id))
 
 
