@@ -294,3 +294,19 @@ def test_a_liaison_edits_their_group_but_only_the_oversight_moves_it(app):
     assert c.get(f"/volunteers/groups/{gid}").status_code == 403
     # A leader changes no group.
     assert signed_in(app, "volunteer1").get(f"/volunteers/groups/{gid}/edit").status_code == 403
+
+
+def test_a_member_keeps_their_own_contact_and_consent_to_publication(app):
+    c = signed_in(app, "volunteer2")
+    kenta = member_id(app, "港　健太")
+    form = text(c.get(f"/volunteers/members/{kenta}/edit"))
+    assert 'name="publish_consent"' in form and 'name="joined_on"' not in form
+    resp = c.post_form(f"/volunteers/members/{kenta}/edit", {"email": KENTA_MAIL, "phone": "090-1234-5678",
+                                                            "strengths": "SNSの見守り", "publish_consent": "y",
+                                                            "minor": "y", "is_leader": "y"})
+    assert resp.status_code == 302
+    m = load_member(app, "港　健太")
+    assert (m.phone, m.publish_consent, m.minor, m.is_leader) == ("090-1234-5678", True, False, False)
+    # The leader edits a member's contact, never their consent to publication.
+    leader_form = text(signed_in(app, "volunteer1").get(f"/volunteers/members/{kenta}/edit"))
+    assert 'name="phone"' in leader_form and 'name="publish_consent"' not in leader_form
