@@ -26,6 +26,7 @@ from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, 
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
 from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, CourseCompletion,
                          Member, VolunteerGroup)
+from .volunteer_records import COMMENDATION_KINDS, Commendation, VolunteerRequest
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
@@ -39,4 +40,5 @@ __all__ = [
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
     "ACTIVITY_KINDS", "GROUP_KINDS", "Activity", "ActivityMember", "CourseCompletion", "Member",
     "VolunteerGroup",
+    "COMMENDATION_KINDS", "Commendation", "VolunteerRequest",
 ]
