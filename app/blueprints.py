@@ -14,6 +14,7 @@ def register_all(app) -> None:
     from .review import decisions as _decisions, routes as _review, stats as _stats  # noqa: F401
     from .room import routes as _room  # noqa: F401
     from .sessions import routes as _sessions  # noqa: F401
+    from .volunteers import activities as _activities  # noqa: F401
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
                register.bp, register.head_bp, people.bp, room.bp, volunteers.bp):

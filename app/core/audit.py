@@ -85,6 +85,11 @@ EVENT_NAMES = {
     "bank_version_loaded": "問題バージョンの登録",
     "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
     "backup_restored": "バックアップからの復元",
+    # Volunteers: activities, requests (要望), good practice and commendations (賞揚)
+    "volunteer_access_refused": "他の団体の記録へのアクセスの拒否",
+    "activity_recorded": "ボランティア活動の記録", "activity_updated": "ボランティア活動の記録の変更",
+    "activity_deleted": "ボランティア活動の記録の削除", "activities_exported": "ボランティア活動の出力",
+    "good_practice_marked": "好事例の指定", "good_practice_unmarked": "好事例の指定の取消し",
 }
 
 

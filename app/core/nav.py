@@ -68,6 +68,11 @@ MENU: tuple[Group, ...] = (
         Link("CSVの一括登録", "admin.import_upload", args=(("kind", "staff"),)),
         Link("監査記録", "admin.audit_log"),
     )),
+    Group("ボランティア", (
+        Link("活動の記録", "volunteers.activity_index",
+             within=("volunteers.activity_list", "volunteers.activity_new", "volunteers.activity_edit")),
+        Link("好事例", "volunteers.good_practices"),
+    )),
 )
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,
