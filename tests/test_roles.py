@@ -31,6 +31,11 @@ HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
 ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
+# Volunteers: and only for the groups access.py allows (tests/test_volunteer_activities.py).
+VOL_READERS = ("volunteer", "liaison", "committee", "vice_chair", "chair", "secretariat")
+VOL_ACTORS = ("volunteer", "liaison")
+VOL_DIVISION = ("liaison", "committee", "vice_chair", "chair", "secretariat")
+COMMENDERS = ("liaison", "committee", "vice_chair", "chair")
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,24 @@ ROUTES: dict[str, Route] = {
     "room.room_time": Route(ROOM, json=True),
     "room.room_code": Route(ROOM, json=True),
     "room.seat_action": Route(ROOM, json=True),
+    # Volunteer activities, requests, good practice and commendations.
+    "volunteers.activity_index": Route(VOL_READERS),
+    "volunteers.activity_list": Route(VOL_READERS),
+    "volunteers.activity_new": Route(VOL_ACTORS),
+    "volunteers.activity_edit": Route(VOL_ACTORS),
+    "volunteers.activity_delete": Route(VOL_ACTORS),
+    "volunteers.activity_export": Route(VOL_DIVISION),
+    "volunteers.activity_good_practice": Route(("liaison",)),
+    "volunteers.good_practices": Route(VOL_READERS),
+    "volunteers.request_index": Route(VOL_READERS),
+    "volunteers.request_file": Route(("volunteer",)),
+    "volunteers.request_detail": Route(VOL_READERS),
+    "volunteers.request_answer": Route(("liaison",)),
+    "volunteers.commendation_index": Route(VOL_DIVISION),
+    "volunteers.commendation_record": Route(COMMENDERS),
+    "volunteers.commendation_delete": Route(COMMENDERS),
+    "volunteers.publication_consent": Route(("volunteer",)),
+    "honours.index": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -198,7 +221,7 @@ def ids(app):
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
-            "action": "note"}
+            "action": "note", "group_id": 1, "activity_id": 1, "request_id": 1, "commendation_id": 1}
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:
@@ -312,4 +335,4 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "honours.index"}

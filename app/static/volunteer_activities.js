@@ -1,8 +1,7 @@
-// Deleting an activity record asks once: the record and who took part go with it.
+// A delete button asks once, with the form's own question (data-confirm): the record goes.
 document.addEventListener("submit", function (event) {
-  var form = event.target;
-  if (form.classList && form.classList.contains("confirm-delete") &&
-      !window.confirm("この活動の記録を削除します。よろしいですか。")) {
+  var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
     event.preventDefault();
   }
 });

@@ -56,14 +56,21 @@ def readable_group(group_id: int) -> tuple[User, VolunteerGroup]:
     return user, group
 
 
-def _acting_on(activity_id: int) -> tuple[User, Activity]:
-    activity = db.session.get(Activity, activity_id)
-    if activity is None:
+def guarded(model, record_id: int, allowed):
+    """(user, record) of one group's record (activity, request, commendation), for a user
+    `allowed(user, group)`; 404 if there is no such record, 403 (logged) if not allowed."""
+    record = db.session.get(model, record_id)
+    if record is None:
         abort(404)
     user = me()
-    if not access.may_act_for(user, activity.group):
-        refuse(group_id=activity.group_id, activity_id=activity.id)
-    return user, activity
+    if not allowed(user, record.group):
+        refuse(group_id=record.group_id, record=f"{model.__tablename__}:{record.id}")
+    return user, record
+
+
+def _acting_on(activity_id: int, allowed=access.may_act_for) -> tuple[User, Activity]:
+    """The activity, for its group's leader or liaisons (or whom `allowed` names)."""
+    return guarded(Activity, activity_id, allowed)
 
 
 def today_jst() -> date:
@@ -289,12 +296,7 @@ def activity_export(group_id: int):
 @role_required("liaison")
 def activity_good_practice(activity_id: int):
     """A liaison of the group's division marks (or unmarks) the activity as good practice."""
-    activity = db.session.get(Activity, activity_id)
-    if activity is None:
-        abort(404)
-    user = me()
-    if not access.is_liaison_of(user, activity.group):
-        refuse(group_id=activity.group_id, activity_id=activity.id)
+    user, activity = _acting_on(activity_id, access.is_liaison_of)
     form = GoodPracticeForm()
     if not form.validate_on_submit():
         form.refusal_flashed()

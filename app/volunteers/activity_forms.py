@@ -3,7 +3,7 @@ Who takes part in an activity is read by activities.py from one checkbox and one
 box per member, since the members differ per group."""
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.forms import AppForm, JpDateField
 from ..models import ACTIVITY_KINDS, COMMENDATION_KINDS
@@ -36,7 +36,7 @@ class ActivityForm(AppForm):
 
     def validate_kind(self, field):
         if field.data not in ACTIVITY_KINDS:
-            raise ValueError("活動の種類を選んでください。")
+            raise ValidationError("活動の種類を選んでください。")
 
 
 class GoodPracticeForm(AppForm):
@@ -68,7 +68,7 @@ class CommendationForm(AppForm):
 
     def validate_kind(self, field):
         if field.data not in COMMENDATION_KINDS:
-            raise ValueError("種類を選んでください。")
+            raise ValidationError("種類を選んでください。")
 
 
 class ConsentForm(AppForm):

@@ -15,7 +15,7 @@ from ..core import audit
 from ..extensions import db
 from ..models import Commendation, Member, User, VolunteerGroup
 from . import access, bp
-from .activities import me, refuse, today_jst
+from .activities import guarded, me, refuse, today_jst
 from .activity_forms import CommendationForm, ConfirmForm, ConsentForm
 
 COMMENDERS = ("liaison", "committee", "vice_chair", "chair")
@@ -109,12 +109,7 @@ def commendation_record():
 @bp.post("/commendations/<int:commendation_id>/delete")
 @role_required(*COMMENDERS)
 def commendation_delete(commendation_id: int):
-    item = db.session.get(Commendation, commendation_id)
-    if item is None:
-        abort(404)
-    user = me()
-    if not may_commend(user, item.group):
-        refuse(group_id=item.group_id, commendation_id=item.id)
+    user, item = guarded(Commendation, commendation_id, may_commend)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     audit.record("commendation_deleted", user.id, group_id=item.group_id, member_id=item.member_id,

@@ -12,7 +12,7 @@ from ..core import audit
 from ..extensions import db
 from ..models import User, VolunteerGroup, VolunteerRequest, utcnow
 from . import access, bp
-from .activities import READERS, group_or_404, me, refuse
+from .activities import READERS, group_or_404, guarded, may_read, me, refuse
 from .activity_forms import AnswerForm, RequestForm
 
 
@@ -23,13 +23,7 @@ def may_file(user: User, group: VolunteerGroup) -> bool:
 
 
 def _readable(request_id: int) -> tuple[User, VolunteerRequest]:
-    item = db.session.get(VolunteerRequest, request_id)
-    if item is None:
-        abort(404)
-    user = me()
-    if item.group_id not in {g.id for g in access.visible_groups(user)}:
-        refuse(group_id=item.group_id, request_id=item.id)
-    return user, item
+    return guarded(VolunteerRequest, request_id, may_read)
 
 
 def filer_label(user: User, item: VolunteerRequest) -> str:
