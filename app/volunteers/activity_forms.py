@@ -3,7 +3,8 @@ Who takes part in an activity is read by activities.py from one checkbox and one
 box per member, since the members differ per group."""
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation,
+                                ValidationError)
 
 from ..core.forms import AppForm, JpDateField
 from ..models import ACTIVITY_KINDS, COMMENDATION_KINDS
@@ -17,18 +18,36 @@ def _max(n: int) -> Length:
     return Length(max=n, message=f"{n}文字以内で入力してください。")
 
 
+class NumberField(IntegerField):
+    """A whole number, refused in Japanese with the field's own message (WTForms' is English),
+    once: the range check does not repeat it."""
+    def __init__(self, label, message: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.number_message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.number_message) from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
 class ActivityForm(AppForm):
     kind = SelectField("活動の種類", choices=[SelectChoice(k, v) for k, v in ACTIVITY_KINDS.items()],
                        validate_choice=False)
     held_on = JpDateField("実施日", validators=[InputRequired("実施日を入力してください。")])
     place = StringField("場所", validators=[DataRequired(REQUIRED), _max(128)])
     audience = StringField("対象（例: 地域の高齢者、中学生）", validators=[Optional(), _max(128)])
-    participants = IntegerField(
-        "参加者数（対象となった人の数）",
+    participants = NumberField(
+        "参加者数（対象となった人の数）", "参加者数を半角数字で入力してください（いなければ 0）。",
         validators=[InputRequired("参加者数を半角数字で入力してください（いなければ 0）。"),
                     NumberRange(0, 100000, "参加者数は0から100000までで入力してください。")])
-    minutes = IntegerField(
-        "活動時間（分）",
+    minutes = NumberField(
+        "活動時間（分）", "活動時間を分単位の半角数字で入力してください（例 90）。",
         validators=[InputRequired("活動時間を分単位の半角数字で入力してください（例 90）。"),
                     NumberRange(1, MAX_MINUTES, f"活動時間は1分から{MAX_MINUTES}分（24時間）までで入力してください。")])
     summary = TextAreaField("活動の概要", validators=[DataRequired(REQUIRED), _max(4000)])
