@@ -314,3 +314,17 @@ def test_a_minor_without_consent_cannot_file_a_request(app):
     assert c.post_form(f"/volunteers/groups/{n['uni']}/requests", {"subject": "a", "body": "b"}).status_code == 403
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(VolunteerRequest)) == 0
+
+
+def test_the_index_totals_this_fiscal_year(app):
+    from app.volunteers.activities import today_jst
+    n = ids(app)
+    today = today_jst()
+    last_year = date(today.year - 1 if today.month >= 4 else today.year - 2, 12, 1)
+    leader = signed_in(app, "volunteer1")
+    leader.get(f"/volunteers/groups/{n['uni']}/activities/new")
+    for held_on in (today, last_year):
+        leader.post_form(f"/volunteers/groups/{n['uni']}/activities/new",
+                         activity_form(held_on=held_on.isoformat(), minutes="75"))
+    page = leader.get("/volunteers/activities").get_data(as_text=True)
+    assert "1件、1時間15分" in page

@@ -180,11 +180,13 @@ def activity_index():
     user = me()
     groups = access.visible_groups(user)
     year = fiscal_year(today_jst())
+    rows = db.session.execute(
+        select(Activity.group_id, Activity.kind, Activity.held_on, Activity.minutes)
+        .where(Activity.group_id.in_([g.id for g in groups]),
+               Activity.held_on >= date(year, 4, 1), Activity.held_on < date(year + 1, 4, 1))).all()
     totals = {}
     for g in groups:
-        rows = db.session.execute(select(Activity.kind, Activity.held_on, Activity.minutes)
-                                  .where(Activity.group_id == g.id)).all()
-        this = [t for t in totals_by_year([tuple(r) for r in rows]) if t.year == year]
+        this = totals_by_year([(r.kind, r.held_on, r.minutes) for r in rows if r.group_id == g.id])
         totals[g.id] = this[0] if this else None
     return render_template("volunteers/activity_index.html", vol_groups=groups, totals=totals,
                            year=year, year_label=fiscal_year_label(year), hours=hours_label,
@@ -289,7 +291,8 @@ def activity_export(group_id: int):
              "○" if a.good_practice else ""] for a in activities]
     audit.record("activities_exported", user.id, group_id=group.id, rows=len(rows), format="csv")
     db.session.commit()
-    return csv_response(f"活動実績_{group.name}_{today_jst().isoformat()}.csv", header, rows)
+    # The group's number, not its name: a name is free text and the file name goes into a header.
+    return csv_response(f"活動実績_団体{group.id}_{today_jst().isoformat()}.csv", header, rows)
 
 
 @bp.post("/activities/<int:activity_id>/good-practice")
