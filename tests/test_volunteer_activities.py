@@ -184,7 +184,10 @@ def test_edit_and_delete_are_audited(app):
     leader.post_form(f"/volunteers/groups/{n['uni']}/activities/new",
                      activity_form(**{f"part-{n['桜丘　未来']}": "1", f"part-{n['港　健太']}": "1"}))
     [a] = activities(app)
-    leader.get(f"/volunteers/activities/{a.id}/edit")
+    form = leader.get(f"/volunteers/activities/{a.id}/edit").get_data(as_text=True)
+    assert 'value="桜丘地区公民館"' in form and '<option selected value="awareness">' in form
+    assert f'name="part-{n["港　健太"]}" value="1" checked' in form
+    assert f'name="minutes-{n["港　健太"]}" min="1" inputmode="numeric" value="90"' in form
     resp = leader.post_form(f"/volunteers/activities/{a.id}/edit", activity_form(
         kind="patrol", minutes="120", **{f"part-{n['港　健太']}": "1", f"minutes-{n['港　健太']}": "30"}))
     assert resp.status_code == 302
