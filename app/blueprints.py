@@ -4,7 +4,7 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import auth, banks, exam, people, register, review, room, sessions, volunteers
+    from . import auth, banks, exam, honours, people, register, review, room, sessions, volunteers
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .banks import routes as _banks  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
@@ -15,7 +15,11 @@ def register_all(app) -> None:
     from .room import routes as _room  # noqa: F401
     from .sessions import routes as _sessions  # noqa: F401
     from .volunteers import groups as _vgroups, invitations as _vinvitations, members as _vmembers  # noqa: F401
+    from .volunteers import (activities as _activities, recognition as _recognition,  # noqa: F401
+                             requests as _requests)
+    from .honours import routes as _honours  # noqa: F401
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
-               register.bp, register.head_bp, people.bp, room.bp, volunteers.bp):
+               register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,
+               honours.bp):
         app.register_blueprint(bp)

@@ -21,10 +21,11 @@ from tests.test_review import right_first, sit
 from tests.test_roles import ROUTES
 
 BASE = "http://localhost"
-# What the browser loads itself, and the print of the notices ticked on 合格者通知 (a form's
-# answer, not a page of its own).
+# What the browser loads itself, the print of the notices ticked on 合格者通知 (a form's
+# answer, not a page of its own), the invitation's link (opened from an e-mail) and the
+# public honours page (for everyone, no menu).
 NOT_LINKED = {"static", "index", "healthz", "readyz", "favicon", "auth.login", "register.notice_print",
-              "volunteers.join"}          # the invitation's link, opened from an e-mail
+              "volunteers.join", "honours.index"}
 # Pages reached from another page with an id in their address: the ones a person works on.
 MAIN_PAGES = {"sessions.detail", "sessions.candidates", "sessions.edit", "sessions.room_setup",
               "review.session_page", "review.sheet", "review.corrections", "review.written",
@@ -209,7 +210,8 @@ def menu_html(html: str) -> str:
 def test_a_person_with_several_roles_sees_every_area(site):
     html = signed_in(site, "multi").get("/", follow_redirects=True).get_data(as_text=True)
     groups = re.findall(r'class="menu-group-label"[^>]*>([^<]+)<', menu_html(html))
-    # The author's item statistics are under 審査・認定, the secretariat's register under 合格者.
+    # The author's item statistics are under 審査・認定, the secretariat's register under 合格者,
+    # the volunteer groups' records the secretariat reads under ボランティア.
     assert groups == ["受検", "試験監督", "審査・認定", "合格者", "所属", "問題", "職員・所属", "ボランティア"]
 
 

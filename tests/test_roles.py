@@ -39,6 +39,11 @@ OVERSIGHT = ("committee", "vice_chair", "chair", "secretariat")
 VOLUNTEER_VIEW = ("liaison", "volunteer") + OVERSIGHT
 VOLUNTEER_MANAGE = ("liaison",) + OVERSIGHT
 LIAISON = ("liaison",)
+# Volunteers: and only for the groups access.py allows (tests/test_volunteer_activities.py).
+VOL_READERS = ("volunteer", "liaison", "committee", "vice_chair", "chair", "secretariat")
+VOL_ACTORS = ("volunteer", "liaison")
+VOL_DIVISION = ("liaison", "committee", "vice_chair", "chair", "secretariat")
+COMMENDERS = ("liaison", "committee", "vice_chair", "chair")
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,24 @@ ROUTES: dict[str, Route] = {
     "volunteers.invite": Route(LIAISON),
     "volunteers.invitation_revoke": Route(LIAISON),
     "volunteers.join": Route(PUBLIC, query="t={join_token}"),
+    # Volunteer activities, requests, good practice and commendations.
+    "volunteers.activity_index": Route(VOL_READERS),
+    "volunteers.activity_list": Route(VOL_READERS),
+    "volunteers.activity_new": Route(VOL_ACTORS),
+    "volunteers.activity_edit": Route(VOL_ACTORS),
+    "volunteers.activity_delete": Route(VOL_ACTORS),
+    "volunteers.activity_export": Route(VOL_DIVISION),
+    "volunteers.activity_good_practice": Route(("liaison",)),
+    "volunteers.good_practices": Route(VOL_READERS),
+    "volunteers.request_index": Route(VOL_READERS),
+    "volunteers.request_file": Route(("volunteer",)),
+    "volunteers.request_detail": Route(VOL_READERS),
+    "volunteers.request_answer": Route(("liaison",)),
+    "volunteers.commendation_index": Route(VOL_DIVISION),
+    "volunteers.commendation_record": Route(COMMENDERS),
+    "volunteers.commendation_delete": Route(COMMENDERS),
+    "volunteers.publication_consent": Route(("volunteer",)),
+    "honours.index": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -221,10 +244,10 @@ def ids(app):
         users = {u.username: u.id for u in db.session.scalars(select(User))}
         group_id, member_id, invitation_id, join_token = volunteer_ids()
     return {"group_id": group_id, "member_id": member_id, "invitation_id": invitation_id,
-            "join_token": join_token,"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
+            "join_token": join_token, "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
-            "action": "note"}
+            "action": "note", "activity_id": 1, "request_id": 1, "commendation_id": 1}
 
 
 def volunteer_ids():
@@ -354,4 +377,5 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "volunteers.join"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "volunteers.join",
+         "honours.index"}

@@ -16,8 +16,8 @@ from ..banks.versions import import_banks, snapshot
 from ..db import schema
 from ..exam.attempts import find_attempt, record_answer, start_attempt, submit_attempt
 from ..extensions import db
-from ..models import (Affiliation, ExamSession, Member, PassRecord, Proctor, Registration, Staff,
-                      User, UserRole, VolunteerGroup, utcnow)
+from ..models import (Activity, ActivityMember, Affiliation, Commendation, ExamSession, Member, PassRecord,
+                      Proctor, Registration, Staff, User, UserRole, VolunteerGroup, VolunteerRequest, utcnow)
 from ..people.appointments import record_setup
 from .base import app_context, banks_option, main, resolve_banks
 
@@ -130,6 +130,32 @@ def ensure_volunteers(users: dict[str, User]) -> int:
     return len(DEMO_GROUPS)
 
 
+def ensure_volunteer_records(users: dict[str, User]) -> None:
+    """For the demo group: an awareness activity marked as good practice, an answered request
+    and a commendation of the group, so the volunteers' pages and /honours show something."""
+    group = db.session.scalar(select(VolunteerGroup).where(VolunteerGroup.name == DEMO_GROUPS[0][0]))
+    if group is None or db.session.scalar(select(Activity.id).where(Activity.group_id == group.id)):
+        return
+    liaison, leader = users["liaison1"], users["volunteer1"]
+    day = to_jst(utcnow()).date() - timedelta(days=30)
+    db.session.add(Activity(
+        group_id=group.id, kind="awareness", held_on=day, place="桜丘地区公民館", audience="地域の高齢者",
+        participants=35, minutes=90, recorded_by=leader.id,
+        summary="サポート詐欺の偽の警告画面を寸劇で再現し、画面を閉じる方法と #9110 への相談を案内した。",
+        good_practice=True, good_practice_note="寸劇で手口が分かりやすく、他の団体にも勧めたい。",
+        good_practice_by=liaison.id, good_practice_at=utcnow(),
+        members=[ActivityMember(member_id=m.id, minutes=90) for m in group.members if m.may_take_part]))
+    db.session.add(VolunteerRequest(
+        group_id=group.id, subject="講座で使う資料について", filed_by=leader.id,
+        body="高齢者向け講座で、警察の広報資料を配布してもよいでしょうか。",
+        answer="配布して構いません。部数が必要なときはサイバー対策課へご連絡ください。",
+        answered_by=liaison.id, answered_at=utcnow()))
+    db.session.add(Commendation(
+        group_id=group.id, kind="thanks", awarded_on=day, awarded_by="警察本部長", recorded_by=liaison.id,
+        reason="高齢者を対象としたサポート詐欺の被害防止講座を継続して開催した。"))
+    db.session.flush()
+
+
 def ensure_user(username: str, name: str, roles: list[str], password: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -195,6 +221,8 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
     lines = [f"bank version {version.short}: {version.question_count} questions",
              f"{n_affs} affiliations, {n_staff} staff records (candidate1-3 linked to their accounts)",
              f"{n_groups} volunteer groups (volunteer1 leads one; liaison1 of サイバー対策課 is its liaison)"]
+    if passes:
+        ensure_volunteer_records(users)
     # candidate1 passed 初級 under the former exam (第4), so may sit the 中級 demo (第3-4).
     staff1 = users["candidate1"].staff
     if passes and staff1 is not None and not db.session.scalar(select(PassRecord).where(

@@ -98,6 +98,14 @@ EVENT_NAMES = {
     "volunteer_invitation_revoked": "ボランティアの招待リンクの取消し",
     "volunteer_invitation_refused": "ボランティアの招待の拒否",
     "volunteer_account_created": "ボランティアのアカウントの作成",
+    # Volunteers: activities, requests (要望), good practice and commendations (賞揚)
+    "volunteer_access_refused": "他の団体の記録へのアクセスの拒否",
+    "activity_recorded": "ボランティア活動の記録", "activity_updated": "ボランティア活動の記録の変更",
+    "activity_deleted": "ボランティア活動の記録の削除", "activities_exported": "ボランティア活動の出力",
+    "good_practice_marked": "好事例の指定", "good_practice_unmarked": "好事例の指定の取消し",
+    "volunteer_request_filed": "要望の送付", "volunteer_request_answered": "要望への回答",
+    "commendation_recorded": "賞揚の記録", "commendation_deleted": "賞揚の記録の削除",
+    "publication_consent_changed": "賞揚の公表への同意の変更",
 }
 
 

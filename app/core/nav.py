@@ -73,6 +73,12 @@ MENU: tuple[Group, ...] = (
         Link("ボランティア団体", "volunteers.groups",
              within=("volunteers.group", "volunteers.group_new", "volunteers.group_edit",
                      "volunteers.member", "volunteers.member_new", "volunteers.member_edit")),
+        Link("活動の記録", "volunteers.activity_index",
+             within=("volunteers.activity_list", "volunteers.activity_new", "volunteers.activity_edit")),
+        Link("好事例", "volunteers.good_practices"),
+        Link("要望と回答", "volunteers.request_index", within=("volunteers.request_detail",)),
+        Link("賞揚の記録", "volunteers.commendation_index"),
+        Link("氏名の公表", "volunteers.publication_consent"),
     )),
 )
 

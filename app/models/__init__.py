@@ -28,6 +28,7 @@ from .room import ROOM_ACTIONS, Proctor, RoomEvent
 from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, CourseCompletion,
                          Member, VolunteerGroup)
 from .volunteer_accounts import VolunteerInvitation
+from .volunteer_records import COMMENDATION_KINDS, Commendation, VolunteerRequest
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
@@ -42,4 +43,5 @@ __all__ = [
     "ACTIVITY_KINDS", "GROUP_KINDS", "Activity", "ActivityMember", "CourseCompletion", "Member",
     "VolunteerGroup",
     "VolunteerInvitation",
+    "COMMENDATION_KINDS", "Commendation", "VolunteerRequest",
 ]
