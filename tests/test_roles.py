@@ -31,6 +31,8 @@ HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
 ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
+TRAINEES = ("volunteer", "liaison")
+TRAINING_READERS = TRAINEES + ("committee", "vice_chair", "chair", "secretariat")
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,15 @@ ROUTES: dict[str, Route] = {
     "room.room_time": Route(ROOM, json=True),
     "room.room_code": Route(ROOM, json=True),
     "room.seat_action": Route(ROOM, json=True),
+    # Volunteers' training: volunteers and liaisons train; the progress of a group's
+    # members is for its leader, its liaison division, the committee and the secretariat
+    # (a volunteer who is not a leader is refused by the group check).
+    "training.index": Route(TRAINING_READERS),
+    "training.course": Route(TRAINEES),
+    "training.start": Route(TRAINEES),
+    "training.attempt": Route(TRAINEES),
+    "training.answer": Route(TRAINEES),
+    "training.progress": Route(TRAINING_READERS),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -198,7 +209,7 @@ def ids(app):
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
-            "action": "note"}
+            "action": "note", "course_key": "basic", "module_key": "phishing"}
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:

@@ -85,6 +85,9 @@ EVENT_NAMES = {
     "bank_version_loaded": "問題バージョンの登録",
     "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
     "backup_restored": "バックアップからの復元",
+    # Volunteers' training
+    "training_completed": "研修講座の修了", "training_refused": "研修の利用の拒否",
+    "training_progress_viewed": "研修の受講状況の閲覧",
 }
 
 

@@ -68,6 +68,11 @@ MENU: tuple[Group, ...] = (
         Link("CSVの一括登録", "admin.import_upload", args=(("kind", "staff"),)),
         Link("監査記録", "admin.audit_log"),
     )),
+    Group("ボランティア", (
+        Link("研修", "training.index",
+             within=("training.course", "training.attempt", "training.answer")),
+        Link("研修の受講状況", "training.progress"),
+    )),
 )
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,
