@@ -75,6 +75,9 @@ def test_a_broken_courses_file_names_file_and_line(tmp_path):
     assert any(line.startswith(f"{path}:14: ") and "has 11 approved" in line for line in lines), lines
     assert any(line.startswith(f"{path}:15: ") and "pass_count" in line for line in lines), lines
     assert any(line.startswith(f"{path}:16: ") and "colour" in line for line in lines), lines
+    # `cbt bank validate` checks the courses file beside the bank, and fails on it.
+    result = CliRunner().invoke(main, ["bank", "validate", "--banks", str(folder)])
+    assert result.exit_code == 1 and "courses.yaml:8: " in result.output, result.output
     (folder / "courses.yaml").write_text("courses:\n\t- key: basic\n", encoding="utf-8")
     broken = load_courses(str(folder), load_banks(folder))
     assert [p.line for p in broken.problems] == [2] and "YAML" in broken.problems[0].message
