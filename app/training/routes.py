@@ -109,8 +109,7 @@ def index():
     member = member_of(_me())
     courses = [_my_status(c, member) for c in cat.courses.courses.values()] if trains else \
         [{"course": c} for c in cat.courses.courses.values()]
-    return render_template("training/index.html", courses=courses, trains=trains, member=member,
-                           sees_progress=_progress_groups() != [])
+    return render_template("training/index.html", courses=courses, trains=trains, member=member)
 
 
 @bp.get("/<course_key>/")
@@ -257,21 +256,27 @@ def answer(attempt_id: int):
                                      "completion": completion})
 
 
-def _progress_groups():
+def _progress_scope() -> list[tuple]:
+    """(group, its members shown): every active member of a group whose people the user may
+    see; a volunteer who is not their group's leader sees their own row only."""
     me = _me()
-    return [g for g in visible_groups(me) if may_see_people(me, g)]
+    own = member_of(me)
+    scope = []
+    for g in visible_groups(me):
+        if may_see_people(me, g):
+            scope.append((g, [m for m in g.members if m.active]))
+        elif own is not None and own.group_id == g.id:
+            scope.append((g, [own]))
+    return scope
 
 
 @bp.get("/progress")
 @role_required(*READERS)
 def progress():
     cat = _catalogue()
-    groups = _progress_groups()
-    if not groups and not current_user.has_role("liaison", *OVERSIGHT_ROLES):
-        # A volunteer who is not their group's leader sees only their own training.
-        _refuse("not_leader", "団体の受講状況を見られるのは、団体の代表者、担当所属及び委員会・庶務です。")
+    scope = _progress_scope()
     courses = list(cat.courses.courses.values())
-    member_ids = [m.id for g in groups for m in g.members]
+    member_ids = [m.id for _g, members in scope for m in members]
     completions = {(c.member_id, c.course_key): c for c in db.session.scalars(
         select(CourseCompletion).where(CourseCompletion.member_id.in_(member_ids)))} if member_ids else {}
     attempts: dict[int, list] = {}
@@ -280,20 +285,19 @@ def progress():
                 TrainingAttempt.member_id.in_(member_ids), TrainingAttempt.finished_at.is_not(None))):
             attempts.setdefault(a.member_id, []).append(a)
     rows = []
-    for g in groups:
+    for g, shown in scope:
         members = []
-        for m in g.members:
-            if not m.active:
-                continue
+        for m in shown:
             cells = []
             for c in courses:
                 mine = [AttemptResult(a.module_key, a.correct, a.total, bool(a.passed))
                         for a in attempts.get(m.id, []) if a.course_key == c.key]
                 st = course_status(c, mine)
                 cells.append({"course": c, "passed": len(st.passed), "tries": len(mine),
+                              "passed_titles": [md.title for md in c.modules if md.key in st.passed],
                               "completion": completions.get((m.id, c.key))})
             members.append({"member": m, "cells": cells})
         rows.append({"group": g, "members": members})
-    audit.record("training_progress_viewed", group_ids=[g.id for g in groups])
+    audit.record("training_progress_viewed", group_ids=[g.id for g, _m in scope])
     db.session.commit()
     return render_template("training/progress.html", rows=rows, courses=courses)
