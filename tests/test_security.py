@@ -70,7 +70,7 @@ def client_for(app, access, cache: dict) -> Client:
         c.get("/login")
         return c
     for username in ("candidate1", "author1", "committee1", "vicechair", "chair", "head1",
-                     "secretariat1"):
+                     "secretariat1", "liaison1"):
         if allowed(access, ACCOUNTS[username]):
             if username not in cache:
                 cache[username] = Client(app)
