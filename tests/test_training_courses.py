@@ -4,6 +4,7 @@ sees the members' progress."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 from datetime import date
@@ -19,7 +20,7 @@ from app.models import (AuditEvent, CourseCompletion, Member, TrainingAnswer, Tr
 from app.training.catalogue import default_training_folder
 from app.training.ops import shown_order
 from scoring.bank import load_banks
-from scoring.courses import Module, load_courses
+from scoring.courses import AttemptResult, Module, course_status, draw, load_courses
 from tests.conftest import Client
 
 FOLDER = default_training_folder()
@@ -90,6 +91,41 @@ def test_the_pass_mark_is_exact_at_the_boundary():
     assert percent.needed(7) == 6
     count = Module("m", "m", ("phishing",), 10, pass_count=7)
     assert count.passes(7, 10) and not count.passes(6, 10)
+
+
+def test_draws_are_distinct_and_a_retake_avoids_the_last_form():
+    bank = load_banks(FOLDER)
+    module = load_courses(str(FOLDER), bank).courses["basic"].module("phishing")
+    rng = random.Random(7)
+    first = draw(module, bank.questions.values(), rng)
+    assert len(first) == len(set(first)) == 8
+    assert all(bank.questions[q].topic == "phishing" for q in first)
+    second = draw(module, bank.questions.values(), rng, frozenset(first))
+    # 11 questions for 8: the three left out come first, the rest from the last form.
+    assert len(set(second)) == 8 and set(second) != set(first)
+    assert {q for q in bank.questions if bank.questions[q].topic == "phishing"} - set(first) <= set(second)
+
+
+def test_course_status_takes_each_modules_best_passing_attempt():
+    course = load_courses(str(FOLDER), load_banks(FOLDER)).courses["basic"]
+    tries = [AttemptResult("phishing", 5, 8, False), AttemptResult("phishing", 6, 8, True),
+             AttemptResult("phishing", 8, 8, True), AttemptResult("support_scam", 7, 8, True),
+             AttemptResult("account_takeover", 6, 8, True), AttemptResult("nosuch", 8, 8, True)]
+    partial = course_status(course, tries)
+    assert not partial.complete and set(partial.passed) == {"phishing", "support_scam", "account_takeover"}
+    done = course_status(course, tries + [AttemptResult("illegal_harmful", 6, 8, True)])
+    assert done.complete and (done.score, done.total) == (8 + 7 + 6 + 6, 32)
+
+
+def test_a_bank_with_a_problem_is_not_served(app, tmp_path):
+    folder = tmp_path / "training"
+    shutil.copytree(FOLDER, folder)
+    (folder / "courses.yaml").write_text("courses: []\n", encoding="utf-8")
+    app.config["TRAINING_BANKS_DIR"] = str(folder)
+    c = Client(app)
+    c.login("volunteer1")
+    page = c.get("/training/")
+    assert page.status_code == 503 and "研修を利用できません" in page.get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- taking modules
