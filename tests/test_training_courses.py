@@ -15,8 +15,15 @@ from sqlalchemy import func, select
 
 from app.cli import main
 from app.extensions import db
-from app.models import (AuditEvent, CourseCompletion, Member, TrainingAnswer, TrainingAttempt, User,
-                        UserRole)
+from app.models import (
+    AuditEvent,
+    CourseCompletion,
+    Member,
+    TrainingAnswer,
+    TrainingAttempt,
+    User,
+    UserRole,
+)
 from app.training.catalogue import default_training_folder
 from app.training.ops import shown_order
 from scoring.bank import load_banks
@@ -327,16 +334,16 @@ def test_progress_shows_completions(app):
     liaison = Client(app)
     liaison.login("liaison1")
     page = liaison.get("/training/progress").get_data(as_text=True)
-    row = re.search(r"桜丘　未来.*?</tr>", page, re.S).group(0)
+    row = re.search(r"桜丘　未来.*?</tr>", page, re.DOTALL).group(0)
     assert "修了" in row and "32/32問正解" in row and "2時間" in row
-    other = re.search(r"港　健太.*?</tr>", page, re.S).group(0)
+    other = re.search(r"港　健太.*?</tr>", page, re.DOTALL).group(0)
     assert "4単元中0単元合格" in other
     # A module passed shows by name before the course is complete.
     member = Client(app)
     member.login("volunteer2")
     take_module(app, member, "support_scam", right=6)
     page = liaison.get("/training/progress").get_data(as_text=True)
-    other = re.search(r"港　健太.*?</tr>", page, re.S).group(0)
+    other = re.search(r"港　健太.*?</tr>", page, re.DOTALL).group(0)
     assert "4単元中1単元合格" in other and "合格：サポート詐欺" in other
 
 

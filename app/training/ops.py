@@ -62,13 +62,17 @@ def finish(attempt: TrainingAttempt, module: Module) -> None:
     db.session.flush()
 
 
+def results(attempts) -> list[AttemptResult]:
+    """The finished ones among `attempts`, as completion counts them."""
+    return [AttemptResult(a.module_key, a.correct, a.total, bool(a.passed))
+            for a in attempts if a.finished]
+
+
 def member_results(member_id: int, course_key: str) -> list[AttemptResult]:
-    rows = db.session.scalars(
+    return results(db.session.scalars(
         select(TrainingAttempt).where(TrainingAttempt.member_id == member_id,
-                                      TrainingAttempt.course_key == course_key,
-                                      TrainingAttempt.finished_at.is_not(None))
-        .order_by(TrainingAttempt.id))
-    return [AttemptResult(a.module_key, a.correct, a.total, bool(a.passed)) for a in rows]
+                                      TrainingAttempt.course_key == course_key)
+        .order_by(TrainingAttempt.id)))
 
 
 def completion_of(member_id: int, course_key: str) -> CourseCompletion | None:

@@ -6,15 +6,13 @@ with a guardian's consent on record). A liaison may try the modules to check the
 attempts count toward nothing. Progress is for whoever may see the group's people."""
 from __future__ import annotations
 
-import json
-
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.choice_positions import to_keys
-from scoring.courses import AttemptResult, course_status
+from scoring.courses import course_status
 from scoring.grading import ResponseError, coerce_response
 
 from ..auth.routes import role_required
@@ -22,7 +20,13 @@ from ..core import audit
 from ..core.errors import error_response
 from ..extensions import db
 from ..models import CourseCompletion, Member, TrainingAttempt, User
-from ..volunteers.access import OVERSIGHT_ROLES, liaison_division, may_see_people, member_of, visible_groups
+from ..volunteers.access import (
+    OVERSIGHT_ROLES,
+    liaison_division,
+    may_see_people,
+    member_of,
+    visible_groups,
+)
 from . import bp, ops
 from .catalogue import catalogue
 from .forms import AnswerForm, StartForm
@@ -35,8 +39,8 @@ def _catalogue():
     cat = catalogue()
     if not cat.ok:
         # The authors see the FILE:LINE list with `cbt bank validate`; the page says only this.
-        abort(make_response(error_response(503, "研修の問題または講座の定義に誤りがあるため、現在、研修を利用できません。"
-                                  "担当所属に連絡してください。")))
+        abort(make_response(error_response(
+            503, "研修の問題または講座の定義に誤りがあるため、現在、研修を利用できません。担当所属に連絡してください。")))
     return cat
 
 
@@ -88,9 +92,7 @@ def _my_status(course, member: Member | None):
         TrainingAttempt.user_id == current_user.id, TrainingAttempt.course_key == course.key)
         .order_by(TrainingAttempt.id))
     attempts = list(rows)
-    finished = [a for a in attempts if a.finished]
-    status = course_status(course, [AttemptResult(a.module_key, a.correct, a.total, bool(a.passed))
-                                    for a in finished])
+    status = course_status(course, ops.results(attempts))
     modules = []
     for m in course.modules:
         mine = [a for a in attempts if a.module_key == m.key]
@@ -109,7 +111,8 @@ def index():
     member = member_of(_me())
     courses = [_my_status(c, member) for c in cat.courses.courses.values()] if trains else \
         [{"course": c} for c in cat.courses.courses.values()]
-    return render_template("training/index.html", courses=courses, trains=trains, member=member)
+    return render_template("training/index.html", courses=courses, trains=trains, member=member,
+                           liaison_try=member is None and current_user.has_role("liaison"))
 
 
 @bp.get("/<course_key>/")
@@ -290,8 +293,7 @@ def progress():
         for m in shown:
             cells = []
             for c in courses:
-                mine = [AttemptResult(a.module_key, a.correct, a.total, bool(a.passed))
-                        for a in attempts.get(m.id, []) if a.course_key == c.key]
+                mine = ops.results(a for a in attempts.get(m.id, []) if a.course_key == c.key)
                 st = course_status(c, mine)
                 cells.append({"course": c, "passed": len(st.passed), "tries": len(mine),
                               "passed_titles": [md.title for md in c.modules if md.key in st.passed],
