@@ -15,7 +15,7 @@ from tests.a11y import assert_accessible
 from tests.conftest import Client
 from tests.test_browser import ARTIFACTS, browser, live_server  # noqa: F401  (fixtures)
 from tests.test_browser_invitations import PHONE, open_as
-from tests.test_training_courses import TOPICS, _attempt, _position_of, take_module
+from tests.test_training_courses import TOPICS, attempt_row, posted_value, take_module
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=15_000)
@@ -47,14 +47,14 @@ def test_a_volunteer_passes_a_module_and_completes_the_course(app, live_server, 
     shot(page, "course-phone")
     page.get_by_role("button", name="違法・有害情報の通報を受講する").click()
     page.wait_for_url(re.compile(r"/training/attempt/\d+$"))
-    attempt = _attempt(app, int(page.url.rsplit("/", 1)[1]))
+    attempt = attempt_row(app, int(page.url.rsplit("/", 1)[1]))
     for position in range(1, attempt.total + 1):
         expect(page.get_by_text(f"{attempt.total}問中 {position}問目")).to_be_visible()
         if position == 1:
             assert_accessible(page)
             no_sideways_scroll(page)
             shot(page, "question-phone")
-        value = _position_of(app, attempt, position, right=position != 2)
+        value = posted_value(app, attempt, position, right=position != 2)
         page.locator(f'input[name="r{position}"][value="{value}"]').check()
         page.get_by_role("button", name="解答する").click()
         expect(page.get_by_role("heading", name="正解です" if position != 2 else "不正解です")).to_be_visible()

@@ -137,14 +137,14 @@ def test_a_bank_with_a_problem_is_not_served(app, tmp_path):
 
 # ---------------------------------------------------------------- taking modules
 
-def _attempt(app, attempt_id: int) -> TrainingAttempt:
+def attempt_row(app, attempt_id: int) -> TrainingAttempt:
     with app.app_context():
         a = db.session.get(TrainingAttempt, attempt_id)
         db.session.expunge(a)
         return a
 
 
-def _position_of(app, attempt: TrainingAttempt, position: int, right: bool) -> str:
+def posted_value(app, attempt: TrainingAttempt, position: int, right: bool) -> str:
     """What the page posts for the question at `position`, right or wrong, from the key."""
     from app.training.catalogue import catalogue
     with app.test_request_context():
@@ -163,11 +163,11 @@ def take_module(app, c: Client, module: str, right: int, course: str = "basic") 
     resp = c.post_form(f"/training/{course}/{module}/start")
     assert resp.status_code == 302, resp.get_data(as_text=True)
     attempt_id = int(resp.location.rstrip("/").split("/")[-1])
-    attempt = _attempt(app, attempt_id)
+    attempt = attempt_row(app, attempt_id)
     for position in range(1, attempt.total + 1):
         page = c.get(f"/training/attempt/{attempt_id}")
         assert f"{attempt.total}問中 {position}問目" in page.get_data(as_text=True)
-        value = _position_of(app, attempt, position, position <= right)
+        value = posted_value(app, attempt, position, position <= right)
         fed = c.post_form(f"/training/attempt/{attempt_id}/answer",
                           {"position": position, f"r{position}": value})
         text = fed.get_data(as_text=True)
@@ -199,11 +199,11 @@ def test_a_second_post_of_an_answer_counts_once(app):
     c.login("volunteer1")
     c.get("/training/basic/")
     attempt_id = int(c.post_form("/training/basic/phishing/start").location.split("/")[-1])
-    attempt = _attempt(app, attempt_id)
-    body = {"position": 1, "r1": _position_of(app, attempt, 1, True)}
+    attempt = attempt_row(app, attempt_id)
+    body = {"position": 1, "r1": posted_value(app, attempt, 1, True)}
     assert c.post_form(f"/training/attempt/{attempt_id}/answer", body).status_code == 200
     again = c.post_form(f"/training/attempt/{attempt_id}/answer",
-                        {"position": 1, "r1": _position_of(app, attempt, 1, False)})
+                        {"position": 1, "r1": posted_value(app, attempt, 1, False)})
     assert again.status_code == 302
     # Nothing chosen: said in Japanese, nothing stored.
     empty = c.post_form(f"/training/attempt/{attempt_id}/answer", {"position": 2})
