@@ -38,7 +38,9 @@ _cache: dict[str, tuple[tuple, Catalogue]] = {}
 
 
 def folder() -> str:
-    return current_app.config.get("TRAINING_BANKS_DIR") or str(default_training_folder())
+    """The app's TRAINING_BANKS_DIR, else CBT_TRAINING_BANKS, else the bundled folder."""
+    return (current_app.config.get("TRAINING_BANKS_DIR") or os.environ.get("CBT_TRAINING_BANKS")
+            or str(default_training_folder()))
 
 
 def _signature(where: str) -> tuple:
