@@ -4,7 +4,8 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import auth, banks, exam, honours, people, register, review, room, sessions, volunteers
+    from . import (auth, banks, exam, honours, people, register, review, room, sessions, training,
+                   volunteers)
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .banks import routes as _banks  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
@@ -18,8 +19,9 @@ def register_all(app) -> None:
     from .volunteers import (activities as _activities, recognition as _recognition,  # noqa: F401
                              requests as _requests)
     from .honours import routes as _honours  # noqa: F401
+    from .training import routes as _training  # noqa: F401
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
                register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,
-               honours.bp):
+               honours.bp, training.bp):
         app.register_blueprint(bp)

@@ -113,15 +113,20 @@ def content_digest(blueprint: Blueprint, questions) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+# Files at a bank folder's top that hold no questions: the blueprint, and the training
+# courses that draw from the folder (app/training).
+NOT_BANK_FILES = ("blueprint.yaml", "blueprint.yml", "courses.yaml", "courses.yml")
+
+
 def bank_files(folder: str) -> list[str]:
-    """Every *.yaml / *.yml under the folder but the blueprint, in a stable order."""
+    """Every *.yaml / *.yml under the folder but NOT_BANK_FILES, in a stable order."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith((".yaml", ".yml")) and not name.startswith("."):
                 path = os.path.join(root, name)
-                if os.path.relpath(path, folder) not in ("blueprint.yaml", "blueprint.yml"):
+                if os.path.relpath(path, folder) not in NOT_BANK_FILES:
                     found.append(path)
     return found
 

@@ -44,6 +44,8 @@ VOL_READERS = ("volunteer", "liaison", "committee", "vice_chair", "chair", "secr
 VOL_ACTORS = ("volunteer", "liaison")
 VOL_DIVISION = ("liaison", "committee", "vice_chair", "chair", "secretariat")
 COMMENDERS = ("liaison", "committee", "vice_chair", "chair")
+TRAINEES = ("volunteer", "liaison")
+TRAINING_READERS = TRAINEES + ("committee", "vice_chair", "chair", "secretariat")
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,15 @@ ROUTES: dict[str, Route] = {
     "volunteers.commendation_delete": Route(COMMENDERS),
     "volunteers.publication_consent": Route(("volunteer",)),
     "honours.index": Route(PUBLIC),
+    # Volunteers' training: volunteers and liaisons train; the progress of a group's
+    # members is for its leader, its liaison division, the committee and the secretariat
+    # (a volunteer who is not a leader is refused by the group check).
+    "training.index": Route(TRAINING_READERS),
+    "training.course": Route(TRAINEES),
+    "training.start": Route(TRAINEES),
+    "training.attempt": Route(TRAINEES),
+    "training.answer": Route(TRAINEES),
+    "training.progress": Route(TRAINING_READERS),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -247,7 +258,8 @@ def ids(app):
             "join_token": join_token, "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
-            "action": "note", "activity_id": 1, "request_id": 1, "commendation_id": 1}
+            "action": "note", "activity_id": 1, "request_id": 1, "commendation_id": 1,
+            "course_key": "basic", "module_key": "phishing"}
 
 
 def volunteer_ids():

@@ -10,6 +10,7 @@ import click
 
 from scoring.assembly import Assembler, AssemblyError, new_seed
 from scoring.bank import load_banks, relpath_for_display
+from scoring.courses import COURSES_FILE, load_courses
 from scoring.keyspread import RULE as KEY_RULE, level_spreads
 
 from .base import app_context, banks_option, main, resolve_banks
@@ -27,7 +28,11 @@ def bank_validate(banks: str | None) -> None:
     """Check the blueprint and every bank; one FILE:LINE: message per problem."""
     folder = resolve_banks(banks)
     loaded = load_banks(folder)
-    for p in sorted(loaded.problems + loaded.warnings, key=lambda p: (p.file, p.line, p.warning)):
+    # A training bank's courses file (app/training) is checked against the bank beside it.
+    courses = load_courses(folder, loaded) if loaded.blueprint and \
+        os.path.exists(os.path.join(folder, COURSES_FILE)) else None
+    problems = loaded.problems + (courses.problems if courses else [])
+    for p in sorted(problems + loaded.warnings, key=lambda p: (p.file, p.line, p.warning)):
         click.echo(f"{relpath_for_display(p.file)}:{p.line}: "
                    f"{'warning: ' if p.warning else ''}{p.message}")
     if loaded.blueprint:
@@ -55,7 +60,13 @@ def bank_validate(banks: str | None) -> None:
         skewed = _echo_key_spread(loaded)
     else:
         skewed = 0
-    n, w = len(loaded.problems), len(loaded.warnings) + skewed
+    if courses is not None and courses.courses:
+        click.echo("")
+        click.echo(f"courses in {COURSES_FILE}:")
+        for c in courses.courses.values():
+            click.echo(f"  {c.key}: {c.title}, {c.minutes} minutes, "
+                       f"modules {', '.join(f'{m.key} ({m.questions})' for m in c.modules)}")
+    n, w = len(problems), len(loaded.warnings) + skewed
     click.echo("")
     click.echo(f"{n} problem{'s' if n != 1 else ''}, {w} warning{'s' if w != 1 else ''}")
     sys.exit(1 if n else 0)

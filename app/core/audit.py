@@ -106,6 +106,9 @@ EVENT_NAMES = {
     "volunteer_request_filed": "要望の送付", "volunteer_request_answered": "要望への回答",
     "commendation_recorded": "賞揚の記録", "commendation_deleted": "賞揚の記録の削除",
     "publication_consent_changed": "賞揚の公表への同意の変更",
+    # Volunteers' training
+    "training_completed": "研修講座の修了", "training_refused": "研修の利用の拒否",
+    "training_progress_viewed": "研修の受講状況の閲覧",
 }
 
 

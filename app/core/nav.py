@@ -79,6 +79,9 @@ MENU: tuple[Group, ...] = (
         Link("要望と回答", "volunteers.request_index", within=("volunteers.request_detail",)),
         Link("賞揚の記録", "volunteers.commendation_index"),
         Link("氏名の公表", "volunteers.publication_consent"),
+        Link("研修", "training.index",
+             within=("training.course", "training.attempt", "training.answer")),
+        Link("研修の受講状況", "training.progress"),
     )),
 )
 

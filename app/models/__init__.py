@@ -11,6 +11,7 @@ data must keep are constraints on the tables, not only Python.
 - room: proctors and the room's log of their actions
 - volunteers: volunteer groups, members, activities and completed training courses
 - volunteer_accounts: the invitations that give members their accounts
+- training: volunteers' attempts at training modules and their answers
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -29,6 +30,7 @@ from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, 
                          Member, VolunteerGroup)
 from .volunteer_accounts import VolunteerInvitation
 from .volunteer_records import COMMENDATION_KINDS, Commendation, VolunteerRequest
+from .training import TrainingAnswer, TrainingAttempt
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
@@ -44,4 +46,5 @@ __all__ = [
     "VolunteerGroup",
     "VolunteerInvitation",
     "COMMENDATION_KINDS", "Commendation", "VolunteerRequest",
+    "TrainingAnswer", "TrainingAttempt",
 ]
