@@ -10,6 +10,7 @@ data must keep are constraints on the tables, not only Python.
 - records: the audit log, the readiness row
 - room: proctors and the room's log of their actions
 - volunteers: volunteer groups, members, activities and completed training courses
+- awareness: public awareness quiz events, their anonymous participants and answers
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -26,6 +27,7 @@ from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, 
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
 from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, CourseCompletion,
                          Member, VolunteerGroup)
+from .awareness import EVENT_STATUSES, AwarenessAnswer, AwarenessEvent, AwarenessParticipant
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
@@ -39,4 +41,5 @@ __all__ = [
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
     "ACTIVITY_KINDS", "GROUP_KINDS", "Activity", "ActivityMember", "CourseCompletion", "Member",
     "VolunteerGroup",
+    "EVENT_STATUSES", "AwarenessAnswer", "AwarenessEvent", "AwarenessParticipant",
 ]
