@@ -23,7 +23,9 @@ from tests.test_roles import ROUTES
 BASE = "http://localhost"
 # What the browser loads itself, and the print of the notices ticked on 合格者通知 (a form's
 # answer, not a page of its own).
-NOT_LINKED = {"static", "index", "healthz", "readyz", "favicon", "auth.login", "register.notice_print"}
+# The participants' entry of an awareness quiz is opened by its address or QR code, signed out.
+NOT_LINKED = {"static", "index", "healthz", "readyz", "favicon", "auth.login", "register.notice_print",
+              "quiz.enter"}
 # Pages reached from another page with an id in their address: the ones a person works on.
 MAIN_PAGES = {"sessions.detail", "sessions.candidates", "sessions.edit", "sessions.room_setup",
               "review.session_page", "review.sheet", "review.corrections", "review.written",
@@ -36,6 +38,7 @@ MULTI_ROLES = ("secretariat", "author", "proctor", "head", "candidate")
 USERS = {"candidate1": {"candidate"}, "author1": {"author"}, "committee1": {"committee"},
          "vicechair": {"vice_chair", "committee"}, "chair": {"chair", "committee"},
          "head1": {"head"}, "secretariat1": {"secretariat"}, "proctor1": {"proctor"},
+         "liaison1": {"liaison"}, "volunteer1": {"volunteer"},
          "multi": set(MULTI_ROLES)}
 
 
@@ -208,8 +211,9 @@ def menu_html(html: str) -> str:
 def test_a_person_with_several_roles_sees_every_area(site):
     html = signed_in(site, "multi").get("/", follow_redirects=True).get_data(as_text=True)
     groups = re.findall(r'class="menu-group-label"[^>]*>([^<]+)<', menu_html(html))
-    # The author's item statistics are under 審査・認定, the secretariat's register under 合格者.
-    assert groups == ["受検", "試験監督", "審査・認定", "合格者", "所属", "問題", "職員・所属"]
+    # The author's item statistics are under 審査・認定, the secretariat's register under 合格者,
+    # the volunteers' awareness quizzes the secretariat reads under ボランティア.
+    assert groups == ["受検", "試験監督", "審査・認定", "合格者", "所属", "問題", "職員・所属", "ボランティア"]
 
 
 def test_the_current_place_is_marked(site):

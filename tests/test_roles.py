@@ -6,6 +6,7 @@ route, and testing it, is part of adding it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.cli.demo import DEMO_USERS
 from app.extensions import db
-from app.models import AuditEvent, BankVersion, ExamSession, User
+from app.models import AuditEvent, AwarenessEvent, BankVersion, ExamSession, User, VolunteerGroup
 from tests.conftest import Client
 
 # Who may use a route: role names (role_required), or one of these.
@@ -31,6 +32,8 @@ HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
 ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
+AWARENESS_RUN = ("volunteer", "liaison")       # and only for their own group
+AWARENESS_VIEW = AWARENESS_RUN + REGISTER
 
 
 @dataclass(frozen=True)
@@ -153,12 +156,26 @@ ROUTES: dict[str, Route] = {
     "room.room_time": Route(ROOM, json=True),
     "room.room_code": Route(ROOM, json=True),
     "room.seat_action": Route(ROOM, json=True),
+    # Awareness quizzes: volunteers and liaisons run them (and only for their own group,
+    # tests/test_awareness.py); the committee and the secretariat read the counts. The
+    # participants' pages are public and carry no personal data.
+    "awareness.index": Route(AWARENESS_VIEW),
+    "awareness.new": Route(AWARENESS_RUN),
+    "awareness.detail": Route(AWARENESS_VIEW),
+    "awareness.qr": Route(AWARENESS_VIEW),
+    "awareness.handout": Route(AWARENESS_VIEW),
+    "awareness.projector": Route(AWARENESS_RUN),
+    "awareness.close": Route(AWARENESS_RUN),
+    "quiz.enter": Route(PUBLIC),
+    "quiz.start": Route(PUBLIC),
+    "quiz.question": Route(PUBLIC),
+    "quiz.result": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
 ACCOUNTS = {username: set(roles) for username, _name, roles in DEMO_USERS
             if username in ("candidate1", "author1", "committee1", "vicechair", "chair", "head1",
-                            "secretariat1", "proctor1")}
+                            "secretariat1", "proctor1", "liaison1", "volunteer1")}
 
 # State-changing calls that would change what later calls see run last.
 LAST = ("candidate.submit", "auth.logout")
@@ -195,10 +212,24 @@ def ids(app):
         from app.banks.versions import snapshot
         qid = sorted(snapshot(version)[1])[0]
         users = {u.username: u.id for u in db.session.scalars(select(User))}
-    return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
+        event_id, code = awareness_event()
+    return {"event_id": event_id, "code": code, "number": 1,
+            "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
             "action": "note"}
+
+
+def awareness_event() -> tuple[int, str]:
+    """An open awareness quiz of the university's group, which liaison1 is in charge of."""
+    group = db.session.scalar(select(VolunteerGroup).where(VolunteerGroup.division.has(code="202")))
+    event = AwarenessEvent(group_id=group.id, code="246802", title="クイズ", source_ref="bank:test",
+                           questions_json='[{"id": "q", "stem": "問", "choices": ["a", "b"], "answer": 0,'
+                                          ' "explanation": "解説"}]',
+                           held_on=date(2026, 12, 1), minutes=30, created_by=1)
+    db.session.add(event)
+    db.session.commit()
+    return event.id, event.code
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:
@@ -312,4 +343,5 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout",
+         "quiz.enter", "quiz.start", "quiz.question", "quiz.result"}

@@ -85,6 +85,9 @@ EVENT_NAMES = {
     "bank_version_loaded": "問題バージョンの登録",
     "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
     "backup_restored": "バックアップからの復元",
+    # Public awareness quizzes (広報啓発)
+    "awareness_event_created": "啓発クイズの作成", "awareness_event_closed": "啓発クイズの終了",
+    "awareness_access_refused": "啓発クイズの閲覧・操作の拒否",
 }
 
 
