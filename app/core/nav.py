@@ -76,7 +76,8 @@ MENU: tuple[Group, ...] = (
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,
 # and nothing offers a way out of the exam but its own buttons.
-NO_MENU = frozenset({"candidate.sit", "candidate.confirm"})
+# The awareness quiz's projector screen shows the room the quiz and nothing else.
+NO_MENU = frozenset({"candidate.sit", "candidate.confirm", "awareness.projector"})
 
 
 def roles_of(app: Flask, endpoint: str) -> frozenset[str]:
