@@ -320,7 +320,7 @@ def test_the_projector_shows_the_answer_and_counts_only_when_asked(app):
     take_part(app, event.code, [q["answer"]])
     c = signed_in(app, "volunteer1")
     start = c.get(f"/awareness/{event.id}/projector").get_data(as_text=True)
-    assert event.code in start and "qr.svg" in start
+    assert event.code in start and "qr.svg" in start and "参加している人 <strong>1人</strong>" in start
     hidden = c.get(f"/awareness/{event.id}/projector?q=1").get_data(as_text=True)
     assert "正解:" not in hidden and "解説" not in hidden
     shown = c.get(f"/awareness/{event.id}/projector?q=1&show=1").get_data(as_text=True)

@@ -145,10 +145,11 @@ def projector(event_id: int):
     number = request.args.get("q", type=int) or 0
     number = min(max(number, 0), len(questions))
     show = request.args.get("show") == "1" and number > 0
+    counts = operations.counts(event)
     return render_template("awareness/projector.html", event=event, number=number,
                            question=questions[number - 1] if number else None,
-                           total=len(questions), show=show,
-                           tally=operations.counts(event).questions[number - 1] if show else None,
+                           total=len(questions), show=show, started=counts.started,
+                           tally=counts.questions[number - 1] if show else None,
                            public_url=url_for("quiz.start", code=event.code, _external=True))
 
 
