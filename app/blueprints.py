@@ -4,9 +4,10 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import (auth, banks, exam, honours, people, register, review, room, sessions, training,
+    from . import (auth, awareness, banks, exam, honours, people, register, review, room, sessions, training,
                    volunteers)
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
+    from .awareness import events as _aw_events, public as _aw_public  # noqa: F401
     from .banks import routes as _banks  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
     from .people import (appointment_routes as _appointments, audit_routes as _audit,  # noqa: F401
@@ -23,5 +24,5 @@ def register_all(app) -> None:
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
                register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,
-               honours.bp, training.bp):
+               honours.bp, training.bp, awareness.bp, awareness.public_bp):
         app.register_blueprint(bp)

@@ -22,10 +22,11 @@ from tests.test_roles import ROUTES
 
 BASE = "http://localhost"
 # What the browser loads itself, the print of the notices ticked on 合格者通知 (a form's
-# answer, not a page of its own), the invitation's link (opened from an e-mail) and the
-# public honours page (for everyone, no menu).
+# answer, not a page of its own), the invitation's link (opened from an e-mail), the
+# public honours page (for everyone, no menu) and the participants' entry of an awareness
+# quiz (opened by its address or QR code, signed out).
 NOT_LINKED = {"static", "index", "healthz", "readyz", "favicon", "auth.login", "register.notice_print",
-              "volunteers.join", "honours.index"}
+              "volunteers.join", "honours.index", "quiz.enter"}
 # Pages reached from another page with an id in their address: the ones a person works on.
 MAIN_PAGES = {"sessions.detail", "sessions.candidates", "sessions.edit", "sessions.room_setup",
               "review.session_page", "review.sheet", "review.corrections", "review.written",
@@ -211,7 +212,7 @@ def test_a_person_with_several_roles_sees_every_area(site):
     html = signed_in(site, "multi").get("/", follow_redirects=True).get_data(as_text=True)
     groups = re.findall(r'class="menu-group-label"[^>]*>([^<]+)<', menu_html(html))
     # The author's item statistics are under 審査・認定, the secretariat's register under 合格者,
-    # the volunteer groups' records (and training progress) the secretariat reads under ボランティア.
+    # the volunteers' records, training progress and awareness quizzes the secretariat reads under ボランティア.
     assert groups == ["受検", "試験監督", "審査・認定", "合格者", "所属", "問題", "職員・所属", "ボランティア"]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.cli.demo import DEMO_USERS
 from app.extensions import db
-from app.models import (AuditEvent, BankVersion, ExamSession, Member, User, VolunteerGroup,
+from app.models import (AuditEvent, AwarenessEvent, BankVersion, ExamSession, Member, User, VolunteerGroup,
                         VolunteerInvitation, utcnow)
 from app.volunteers.invitations import token_hash
 from tests.conftest import Client
@@ -46,6 +46,8 @@ VOL_DIVISION = ("liaison", "committee", "vice_chair", "chair", "secretariat")
 COMMENDERS = ("liaison", "committee", "vice_chair", "chair")
 TRAINEES = ("volunteer", "liaison")
 TRAINING_READERS = TRAINEES + ("committee", "vice_chair", "chair", "secretariat")
+AWARENESS_RUN = ("volunteer", "liaison")       # and only for their own group
+AWARENESS_VIEW = AWARENESS_RUN + REGISTER
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,20 @@ ROUTES: dict[str, Route] = {
     "training.attempt": Route(TRAINEES),
     "training.answer": Route(TRAINEES),
     "training.progress": Route(TRAINING_READERS),
+    # Awareness quizzes: volunteers and liaisons run them (and only for their own group,
+    # tests/test_awareness.py); the committee and the secretariat read the counts. The
+    # participants' pages are public and carry no personal data.
+    "awareness.index": Route(AWARENESS_VIEW),
+    "awareness.new": Route(AWARENESS_RUN),
+    "awareness.detail": Route(AWARENESS_VIEW),
+    "awareness.qr": Route(AWARENESS_VIEW),
+    "awareness.handout": Route(AWARENESS_VIEW),
+    "awareness.projector": Route(AWARENESS_RUN),
+    "awareness.close": Route(AWARENESS_RUN),
+    "quiz.enter": Route(PUBLIC),
+    "quiz.start": Route(PUBLIC),
+    "quiz.question": Route(PUBLIC),
+    "quiz.result": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -254,8 +270,10 @@ def ids(app):
         qid = sorted(snapshot(version)[1])[0]
         users = {u.username: u.id for u in db.session.scalars(select(User))}
         group_id, member_id, invitation_id, join_token = volunteer_ids()
+        event_id, code = awareness_event()
     return {"group_id": group_id, "member_id": member_id, "invitation_id": invitation_id,
-            "join_token": join_token, "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
+            "join_token": join_token, "event_id": event_id, "code": code, "number": 1,
+            "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
             "action": "note", "activity_id": 1, "request_id": 1, "commendation_id": 1,
@@ -276,6 +294,18 @@ def volunteer_ids():
     db.session.add(inv)
     db.session.commit()
     return group.id, leader.id, inv.id, token
+
+
+def awareness_event() -> tuple[int, str]:
+    """An open awareness quiz of the university's group, which liaison1 is in charge of."""
+    group = db.session.scalar(select(VolunteerGroup).where(VolunteerGroup.division.has(code="202")))
+    event = AwarenessEvent(group_id=group.id, code="246802", title="クイズ", source_ref="bank:test",
+                           questions_json='[{"id": "q", "stem": "問", "choices": ["a", "b"], "answer": 0,'
+                                          ' "explanation": "解説"}]',
+                           held_on=date(2026, 12, 1), minutes=30, created_by=1)
+    db.session.add(event)
+    db.session.commit()
+    return event.id, event.code
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:
@@ -390,4 +420,4 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
         {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "volunteers.join",
-         "honours.index"}
+         "honours.index", "quiz.enter", "quiz.start", "quiz.question", "quiz.result"}

@@ -109,6 +109,9 @@ EVENT_NAMES = {
     # Volunteers' training
     "training_completed": "研修講座の修了", "training_refused": "研修の利用の拒否",
     "training_progress_viewed": "研修の受講状況の閲覧",
+    # Public awareness quizzes (広報啓発)
+    "awareness_event_created": "啓発クイズの作成", "awareness_event_closed": "啓発クイズの終了",
+    "awareness_access_refused": "啓発クイズの閲覧・操作の拒否",
 }
 
 

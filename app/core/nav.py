@@ -82,12 +82,15 @@ MENU: tuple[Group, ...] = (
         Link("研修", "training.index",
              within=("training.course", "training.attempt", "training.answer")),
         Link("研修の受講状況", "training.progress"),
+        Link("啓発クイズ", "awareness.index",
+             within=("awareness.new", "awareness.detail", "awareness.handout")),
     )),
 )
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,
 # and nothing offers a way out of the exam but its own buttons.
-NO_MENU = frozenset({"candidate.sit", "candidate.confirm"})
+# The awareness quiz's projector screen shows the room the quiz and nothing else.
+NO_MENU = frozenset({"candidate.sit", "candidate.confirm", "awareness.projector"})
 
 
 def roles_of(app: Flask, endpoint: str) -> frozenset[str]:

@@ -12,6 +12,7 @@ data must keep are constraints on the tables, not only Python.
 - volunteers: volunteer groups, members, activities and completed training courses
 - volunteer_accounts: the invitations that give members their accounts
 - training: volunteers' attempts at training modules and their answers
+- awareness: public awareness quiz events, their anonymous participants and answers
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -31,6 +32,7 @@ from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, 
 from .volunteer_accounts import VolunteerInvitation
 from .volunteer_records import COMMENDATION_KINDS, Commendation, VolunteerRequest
 from .training import TrainingAnswer, TrainingAttempt
+from .awareness import EVENT_STATUSES, AwarenessAnswer, AwarenessEvent, AwarenessParticipant
 
 __all__ = [
     "EXCLUDED_CATEGORIES", "LEVEL_NAMES", "PREREQUISITE", "utcnow",
@@ -47,4 +49,5 @@ __all__ = [
     "VolunteerInvitation",
     "COMMENDATION_KINDS", "Commendation", "VolunteerRequest",
     "TrainingAnswer", "TrainingAttempt",
+    "EVENT_STATUSES", "AwarenessAnswer", "AwarenessEvent", "AwarenessParticipant",
 ]
