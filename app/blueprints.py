@@ -4,7 +4,7 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import auth, banks, exam, people, register, review, room, sessions, volunteers
+    from . import auth, banks, exam, materials, people, register, review, room, sessions, volunteers
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .banks import routes as _banks  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
@@ -14,7 +14,8 @@ def register_all(app) -> None:
     from .review import decisions as _decisions, routes as _review, stats as _stats  # noqa: F401
     from .room import routes as _room  # noqa: F401
     from .sessions import routes as _sessions  # noqa: F401
+    from .materials import routes as _materials  # noqa: F401
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
-               register.bp, register.head_bp, people.bp, room.bp, volunteers.bp):
+               register.bp, register.head_bp, people.bp, room.bp, volunteers.bp, materials.bp):
         app.register_blueprint(bp)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.cli.demo import DEMO_USERS
 from app.extensions import db
-from app.models import AuditEvent, BankVersion, ExamSession, User
+from app.models import AuditEvent, BankVersion, ExamSession, Material, User
 from tests.conftest import Client
 
 # Who may use a route: role names (role_required), or one of these.
@@ -31,6 +31,8 @@ HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
 ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
+VOLUNTEER = ("volunteer",)                     # and only for their own group
+MATERIAL_READERS = ("volunteer", "liaison", "committee", "vice_chair", "chair", "secretariat")
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,23 @@ ROUTES: dict[str, Route] = {
     "room.room_time": Route(ROOM, json=True),
     "room.room_code": Route(ROOM, json=True),
     "room.seat_action": Route(ROOM, json=True),
+    # Awareness materials of volunteer groups: members draft, the division's liaisons
+    # review, the committee and the secretariat read (and the group is checked per route).
+    "materials.index": Route(MATERIAL_READERS),
+    "materials.detail": Route(MATERIAL_READERS),
+    "materials.revision": Route(MATERIAL_READERS),
+    "materials.new": Route(VOLUNTEER),
+    "materials.edit": Route(VOLUNTEER),
+    "materials.question_new": Route(VOLUNTEER),
+    "materials.question_edit": Route(VOLUNTEER),
+    "materials.question_move": Route(VOLUNTEER),
+    "materials.question_delete": Route(VOLUNTEER),
+    "materials.submit": Route(VOLUNTEER),
+    "materials.revise": Route(VOLUNTEER),
+    "materials.publish": Route(VOLUNTEER),
+    "materials.withdraw": Route(("volunteer", "liaison")),
+    "materials.review": Route(("liaison",)),
+    "materials.public": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -195,10 +214,12 @@ def ids(app):
         from app.banks.versions import snapshot
         qid = sorted(snapshot(version)[1])[0]
         users = {u.username: u.id for u in db.session.scalars(select(User))}
+        # The demo's published handout: its public page answers anyone.
+        material_id = db.session.scalar(select(Material.id).where(Material.published.is_(True)))
     return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
-            "action": "note"}
+            "action": "note", "material_id": material_id, "key": "q1", "number": 1}
 
 
 def url_for_rule(app, rule, ids, route: Route | None = None) -> str:
@@ -312,4 +333,4 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "materials.public"}

@@ -189,6 +189,8 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
     users = {u: ensure_user(u, n, r, DEMO_PASSWORD) for u, n, r in DEMO_USERS}
     n_affs, n_staff = ensure_people(users)
     n_groups = ensure_volunteers(users)
+    from ..materials.demo import ensure_materials     # the materials package imports the app's
+    ensure_materials()
     blueprint, _ = snapshot(version)
     now = utcnow()
     fy = fiscal_year(to_jst(now).date())

@@ -85,6 +85,10 @@ EVENT_NAMES = {
     "bank_version_loaded": "問題バージョンの登録",
     "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
     "backup_restored": "バックアップからの復元",
+    # Awareness materials of volunteer groups (circular 2(3))
+    "material_submitted": "広報啓発資料の審査への提出", "material_returned": "広報啓発資料の差戻し",
+    "material_approved": "広報啓発資料の承認", "material_withdrawn": "広報啓発資料の取下げ",
+    "material_published": "広報啓発資料の公開", "material_unpublished": "広報啓発資料の公開の停止",
 }
 
 

@@ -68,6 +68,11 @@ MENU: tuple[Group, ...] = (
         Link("CSVの一括登録", "admin.import_upload", args=(("kind", "staff"),)),
         Link("監査記録", "admin.audit_log"),
     )),
+    Group("ボランティア", (
+        Link("広報啓発資料", "materials.index",
+             within=("materials.new", "materials.detail", "materials.edit", "materials.question_new",
+                     "materials.question_edit", "materials.review", "materials.revision")),
+    )),
 )
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,
