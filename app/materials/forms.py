@@ -3,6 +3,7 @@ withdrawal. Limits come from scoring/materials.py; each refusal names its field.
 from __future__ import annotations
 
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from scoring.materials import LIMITS, MAX_CHOICES
@@ -15,8 +16,8 @@ def _limit(label: str, key: str) -> Length:
 
 
 class MaterialForm(AppForm):
-    kind = RadioField("種類", choices=[("quiz", "クイズ（2〜4択の問題と解説）"),
-                                      ("handout", "配布資料（文章）")], default="quiz",
+    kind = RadioField("種類", choices=[SelectChoice("quiz", "クイズ（2〜4択の問題と解説）"),
+                                      SelectChoice("handout", "配布資料（文章）")], default="quiz",
                        validate_choice=False)     # checked by the page, in Japanese
     title = StringField("題名", validators=[DataRequired("題名を入力してください。"), _limit("題名", "title")])
     audience = StringField("対象", validators=[Optional(), _limit("対象", "audience")],
@@ -35,7 +36,7 @@ class QuestionForm(AppForm):
     choice2 = StringField("選択肢2", validators=[_limit("選択肢2", "choice")])
     choice3 = StringField("選択肢3（任意）", validators=[_limit("選択肢3", "choice")])
     choice4 = StringField("選択肢4（任意）", validators=[_limit("選択肢4", "choice")])
-    answer = RadioField("正解", choices=[(str(i), f"選択肢{i + 1}") for i in range(MAX_CHOICES)],
+    answer = RadioField("正解", choices=[SelectChoice(str(i), f"選択肢{i + 1}") for i in range(MAX_CHOICES)],
                         validate_choice=False,     # checked by scoring.materials, in Japanese
                         validators=[InputRequired("正解の選択肢を選んでください。")])
     explanation = TextAreaField("解説", validators=[DataRequired("解説を入力してください。"),

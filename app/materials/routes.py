@@ -12,12 +12,18 @@ from scoring.materials import QuestionInput, check_question
 from ..auth.routes import role_required
 from ..core import audit
 from ..extensions import db
-from ..models import MATERIAL_STATES, Material, VolunteerGroup
+from ..models import MATERIAL_STATES, Material, User, VolunteerGroup
 from ..volunteers.access import OVERSIGHT_ROLES, is_leader_of, is_liaison_of, member_of, visible_groups
 from . import bp, ops
 from .forms import ActionForm, MaterialForm, MoveForm, QuestionForm, WithdrawForm, review_form
 
 READERS = ("volunteer", "liaison", *OVERSIGHT_ROLES)
+
+
+def _me() -> User:
+    """The signed-in user's record: the liaison's division is read from their staff record,
+    which the request's Principal does not carry."""
+    return db.session.get(User, current_user.id)
 
 
 def _refuse(needs: str):
@@ -28,25 +34,25 @@ def _refuse(needs: str):
 
 def _drafter(group: VolunteerGroup) -> bool:
     """A member of the group who may take part (a minor only with a guardian's consent)."""
-    member = member_of(current_user)
+    member = member_of(_me())
     return member is not None and member.group_id == group.id and member.may_take_part
 
 
 def _may_read(group: VolunteerGroup) -> bool:
-    return (current_user.has_role(*OVERSIGHT_ROLES) or is_liaison_of(current_user, group)
+    return (current_user.has_role(*OVERSIGHT_ROLES) or is_liaison_of(_me(), group)
             or _drafter(group))
 
 
 def _leader(group: VolunteerGroup) -> bool:
-    return _drafter(group) and is_leader_of(current_user, group)
+    return _drafter(group) and is_leader_of(_me(), group)
 
 
 CHECKS = {
     "read": (_may_read, "the group's member, its liaison, the committee or the secretariat"),
     "draft": (_drafter, "a member of the group who may take part"),
-    "review": (lambda g: is_liaison_of(current_user, g), "a liaison of the group's division"),
+    "review": (lambda g: is_liaison_of(_me(), g), "a liaison of the group's division"),
     "lead": (_leader, "the group's leader"),
-    "withdraw": (lambda g: is_liaison_of(current_user, g) or _leader(g),
+    "withdraw": (lambda g: is_liaison_of(_me(), g) or _leader(g),
                  "the group's leader or its liaison"),
 }
 
@@ -75,13 +81,13 @@ def _refused(material: Material, exc: ops.Refused):
 @bp.route("/")
 @role_required(*READERS)
 def index():
-    groups = [g for g in visible_groups(current_user) if _may_read(g)]
+    groups = [g for g in visible_groups(_me()) if _may_read(g)]
     materials = list(db.session.scalars(
         select(Material).where(Material.group_id.in_([g.id for g in groups]))
         .order_by(Material.updated_at.desc(), Material.id.desc()))) if groups else []
-    pending = [m for m in materials if m.state == "submitted" and is_liaison_of(current_user, m.group)]
-    member = member_of(current_user)
-    return render_template("materials/index.html", groups=groups, materials=materials, pending=pending,
+    pending = [m for m in materials if m.state == "submitted" and is_liaison_of(_me(), m.group)]
+    member = member_of(_me())
+    return render_template("materials/index.html", material_groups=groups, materials=materials, pending=pending,
                            member=member, states=MATERIAL_STATES)
 
 
@@ -95,7 +101,7 @@ def _fields(form: MaterialForm, kind: str) -> dict:
 @bp.route("/new", methods=["GET", "POST"])
 @role_required("volunteer")
 def new():
-    member = member_of(current_user)
+    member = member_of(_me())
     if member is None or not member.may_take_part:
         _refuse("a member of a group who may take part")
     form = MaterialForm()
@@ -103,7 +109,7 @@ def new():
         if form.kind.data not in ("quiz", "handout"):
             form.kind.errors.append("種類を「クイズ」か「配布資料」から選んでください。")
         else:
-            material = ops.create(member.group_id, form.kind.data, _fields(form, form.kind.data), current_user)
+            material = ops.create(member.group_id, form.kind.data, _fields(form, form.kind.data), _me())
             db.session.commit()
             flash("資料を作成しました。" + ("問題を追加してください。" if material.kind == "quiz" else ""), "info")
             return _to(material)
@@ -123,7 +129,7 @@ def detail(material_id: int):
     return render_template("materials/detail.html", material=material, revisions=revisions,
                            comments=comments, history=ops.history(material),
                            may_draft=_drafter(group), may_lead=_leader(group),
-                           may_review=is_liaison_of(current_user, group),
+                           may_review=is_liaison_of(_me(), group),
                            may_withdraw=CHECKS["withdraw"][0](group),
                            withdraw_form=WithdrawForm(formdata=None), action=ActionForm())
 
@@ -251,7 +257,7 @@ def _step(material: Material, form, run, done: str):
 @role_required("volunteer")
 def submit(material_id: int):
     material = _material(material_id, "draft")
-    return _step(material, ActionForm(), lambda: ops.submit(material, current_user),
+    return _step(material, ActionForm(), lambda: ops.submit(material, _me()),
                  "審査に提出しました。担当所属の確認をお待ちください。")
 
 
@@ -259,7 +265,7 @@ def submit(material_id: int):
 @role_required("volunteer")
 def revise(material_id: int):
     material = _material(material_id, "draft")
-    return _step(material, ActionForm(), lambda: ops.revise(material, current_user),
+    return _step(material, ActionForm(), lambda: ops.revise(material, _me()),
                  "改訂を始めました。承認されるまでは、承認済みの版がそのまま使われます。")
 
 
@@ -268,7 +274,7 @@ def revise(material_id: int):
 def withdraw(material_id: int):
     material = _material(material_id, "withdraw")
     form = WithdrawForm()
-    return _step(material, form, lambda: ops.withdraw(material, current_user, form.reason.data or ""),
+    return _step(material, form, lambda: ops.withdraw(material, _me(), form.reason.data or ""),
                  "取り下げました。この資料は使用・公開されなくなりました。")
 
 
@@ -277,7 +283,7 @@ def withdraw(material_id: int):
 def publish(material_id: int):
     material = _material(material_id, "lead")
     on = request.form.get("on") == "1"
-    return _step(material, ActionForm(), lambda: ops.publish(material, current_user, on),
+    return _step(material, ActionForm(), lambda: ops.publish(material, _me(), on),
                  "公開しました。" if on else "公開を停止しました。")
 
 
@@ -301,7 +307,7 @@ def review(material_id: int):
         comments = {None: form.overall.data or ""}
         comments.update({k: getattr(form, f"comment_{k}").data or "" for k in keys})
         try:
-            ops.review(material, revision, current_user, decision, comments,
+            ops.review(material, revision, _me(), decision, comments,
                        form.accuracy.data, form.copyright.data)
         except ops.Refused as exc:
             db.session.rollback()
