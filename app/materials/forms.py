@@ -36,7 +36,7 @@ class QuestionForm(AppForm):
     choice2 = StringField("選択肢2", validators=[_limit("選択肢2", "choice")])
     choice3 = StringField("選択肢3（任意）", validators=[_limit("選択肢3", "choice")])
     choice4 = StringField("選択肢4（任意）", validators=[_limit("選択肢4", "choice")])
-    answer = RadioField("正解", choices=[SelectChoice(str(i), f"選択肢{i + 1}") for i in range(MAX_CHOICES)],
+    answer = RadioField("正解", choices=[SelectChoice(str(i), f"選択肢{i + 1}が正解") for i in range(MAX_CHOICES)],
                         validate_choice=False,     # checked by scoring.materials, in Japanese
                         validators=[InputRequired("正解の選択肢を選んでください。")])
     explanation = TextAreaField("解説", validators=[DataRequired("解説を入力してください。"),
