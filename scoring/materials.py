@@ -102,3 +102,20 @@ def quiz_shape(content: dict) -> list[dict]:
     return [{"id": q["id"], "stem": q["stem"], "choices": list(q["choices"]),
              "answer": q["answer"], "explanation": q["explanation"]}
             for q in content.get("questions", [])]
+
+
+def changes(previous: dict | None, current: dict) -> dict:
+    """What a resubmission changed since the revision reviewed before it, for the reviewer:
+    per question key "new" or "changed" (unchanged ones absent), and whether the text
+    (title, audience, body, credits) changed."""
+    if previous is None:
+        return {"questions": {}, "text": False}
+    before = {q["id"]: q for q in previous.get("questions", [])}
+    marks = {}
+    for q in current.get("questions", []):
+        if q["id"] not in before:
+            marks[q["id"]] = "new"
+        elif q != before[q["id"]]:
+            marks[q["id"]] = "changed"
+    text = any(previous.get(k) != current.get(k) for k in ("title", "audience", "body", "credits"))
+    return {"questions": marks, "text": text}

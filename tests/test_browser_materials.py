@@ -58,6 +58,10 @@ def test_a_volunteer_drafts_and_the_liaison_approves_on_a_phone(app, live_server
     check(page, "index")
     page.get_by_role("link", name="新しい資料を作成する").click()
     check(page, "new")
+    expect(page.get_by_label("本文")).to_be_hidden()            # a quiz has no body
+    page.get_by_role("radio", name=re.compile("配布資料")).check()
+    expect(page.get_by_label("本文")).to_be_visible()
+    page.get_by_role("radio", name=re.compile("クイズ")).check()
     page.get_by_label("題名").fill("偽の警告画面クイズ")
     page.get_by_label("対象").fill("公民館の高齢者講座")
     page.get_by_role("button", name="保存する").click()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.materials import quizsource
 from app.models import AuditEvent, Material, MaterialEvent, Member, User, UserRole
+from scoring.materials import changes
 from tests.conftest import Client
 
 QUESTION = {"stem": "偽の警告画面に表示された番号に電話してよいですか。", "choice1": "電話してよい",
@@ -90,6 +91,13 @@ def test_the_whole_review_cycle(app):
     member.post_form(f"/materials/{mid}/questions/{first}", {**QUESTION, "stem": "一問目（直した）",
                                                             "source": "https://www.ipa.go.jp/"})
     assert member.post_form(f"/materials/{mid}/submit").status_code == 302
+    # The reviewer sees what changed since the returned revision.
+    page = liaison.get(f"/materials/{mid}/review").get_data(as_text=True)
+    assert page.count(">変更あり</span>") == 1 and "第1版とコメント" in page
+    # A form still showing the first revision approves nothing.
+    liaison.post_form(f"/materials/{mid}/review", {"revision": "1", "approve": "承認する",
+                                                   "accuracy": "y", "copyright": "y"})
+    assert material(app, mid).state == "submitted"
     # Approval needs both checks.
     review(liaison, mid, approve="承認する", accuracy="y")
     assert material(app, mid).state == "submitted"
@@ -290,3 +298,12 @@ def test_hostile_and_overlong_input(app):
     resp = member.post_form(f"/materials/{handout}/submit", follow_redirects=True)
     assert "出典・クレジットを入力してください" in resp.get_data(as_text=True)
     assert material(app, handout).state == "draft"
+
+
+def test_changes_since_the_previous_revision():
+    q1 = {"id": "q1", "stem": "a", "choices": ["x", "y"], "answer": 0, "explanation": "e", "source": "s"}
+    before = {"title": "t", "audience": "", "body": "", "credits": "", "questions": [q1]}
+    after = {**before, "questions": [{**q1, "answer": 1}, {**q1, "id": "q2"}]}
+    assert changes(None, after) == {"questions": {}, "text": False}
+    assert changes(before, after) == {"questions": {"q1": "changed", "q2": "new"}, "text": False}
+    assert changes(before, {**before, "title": "u"}) == {"questions": {}, "text": True}

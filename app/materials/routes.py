@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from scoring.materials import QuestionInput, check_question
+from scoring.materials import QuestionInput, changes, check_question
 
 from ..auth.routes import role_required
 from ..core import audit
@@ -317,8 +317,10 @@ def review(material_id: int):
             flash({"approved": "承認しました。この版が使用・公開できるようになりました。",
                    "returned": "コメントを付けて差し戻しました。"}.get(decision, "コメントを保存しました。"), "info")
             return _to(material) if decision else redirect(url_for("materials.review", material_id=material.id))
+    previous = next((r for r in ops.revisions(material) if r.number == revision.number - 1), None)
     return render_template("materials/review.html", material=material, revision=revision, form=form,
-                           comments=ops.comments_on(material, revision))
+                           comments=ops.comments_on(material, revision), previous=previous,
+                           changed=changes(previous.content if previous else None, revision.content))
 
 
 @bp.route("/<int:material_id>/revisions/<int:number>")
