@@ -58,10 +58,14 @@ QUESTIONS = [
 
 
 def ensure_materials() -> int:
-    """The two demo materials, unless the group has materials already."""
+    """The two demo materials, unless the group has materials already; how many of the
+    group's materials are approved and in use."""
     group = db.session.scalar(select(VolunteerGroup).where(VolunteerGroup.name == GROUP))
-    if group is None or db.session.scalar(select(Material.id).where(Material.group_id == group.id).limit(1)):
+    if group is None:
         return 0
+    if db.session.scalar(select(Material.id).where(Material.group_id == group.id).limit(1)):
+        return len(db.session.scalars(select(Material.id).where(
+            Material.group_id == group.id, Material.in_force_id.is_not(None))).all())
     users = {u.username: u for u in db.session.scalars(
         select(User).where(User.username.in_(("volunteer1", "liaison1"))))}
     volunteer, liaison = users["volunteer1"], users["liaison1"]
