@@ -188,7 +188,8 @@ def test_a_handout_is_public_only_approved_and_published(app):
     leader.post_form(f"/materials/{mid}/edit", {"title": "未審査の題名", "body": "未審査の本文", "credits": "なし"})
     html = anonymous.get(f"/materials/public/{mid}").get_data(as_text=True)
     assert "本文です。" in html and "未審査" not in html
-    # Withdrawal needs a reason; then nothing is public.
+    # Withdrawal: the leader or the liaison, not any member; it needs a reason; then nothing is public.
+    assert member.post_form(f"/materials/{mid}/withdraw", {"reason": "古い"}).status_code == 403
     leader.post_form(f"/materials/{mid}/withdraw", {"reason": ""})
     assert anonymous.get(f"/materials/public/{mid}").status_code == 200
     leader.post_form(f"/materials/{mid}/withdraw", {"reason": "統計が古くなったため"})

@@ -59,8 +59,12 @@ class Material(db.Model):
     group: Mapped[VolunteerGroup] = relationship()
     questions: Mapped[list["MaterialQuestion"]] = relationship(
         back_populates="material", order_by="MaterialQuestion.position", cascade="all, delete-orphan")
-    in_force: Mapped[Optional["MaterialRevision"]] = relationship(foreign_keys=[in_force_id],
-                                                                  post_update=True)
+
+    @property
+    def in_force(self) -> Optional["MaterialRevision"]:
+        """The revision in use. Read from the key each time (no relationship): an approval
+        or a withdrawal sets the key, and what is in force follows it at once."""
+        return db.session.get(MaterialRevision, self.in_force_id) if self.in_force_id else None
 
     @property
     def kind_name(self) -> str:
