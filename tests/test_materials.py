@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from app.extensions import db
@@ -308,3 +309,18 @@ def test_changes_since_the_previous_revision():
     assert changes(None, after) == {"questions": {}, "text": False}
     assert changes(before, after) == {"questions": {"q1": "changed", "q2": "new"}, "text": False}
     assert changes(before, {**before, "title": "u"}) == {"questions": {}, "text": True}
+
+
+def test_the_history_is_kept_in_the_database(app):
+    """What was reviewed stays as it was: events are never changed or deleted, a revision's
+    content never changes and a decided revision not at all (triggers of migration 0012)."""
+    with app.app_context():
+        approved = db.session.scalar(select(Material).where(Material.kind == "quiz")).in_force
+        for statement in ("UPDATE volunteer_material_events SET text = 'x'",
+                          "DELETE FROM volunteer_material_events",
+                          f"UPDATE volunteer_material_revisions SET digest = 'x' WHERE id = {approved.id}",
+                          f"UPDATE volunteer_material_revisions SET decision = 'returned' WHERE id = {approved.id}",
+                          f"DELETE FROM volunteer_material_revisions WHERE id = {approved.id}"):
+            with pytest.raises(sa.exc.DatabaseError, match="kept as recorded"):
+                db.session.execute(sa.text(statement))
+            db.session.rollback()

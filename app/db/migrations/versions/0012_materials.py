@@ -1,5 +1,6 @@
 """awareness materials of volunteer groups (circular 2(3)): quizzes and handouts, their
-draft questions, the revisions submitted for review, and their history
+draft questions, the revisions submitted for review, and their history; the history
+append-only and a revision kept as submitted, in the database itself
 
 Revision ID: 0012_materials
 Revises: 0011
@@ -13,6 +14,44 @@ revision = '0012_materials'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
+
+KEPT = 'the history of a material is kept as recorded'
+
+
+def _history_kept() -> None:
+    """Events: no UPDATE, no DELETE. Revisions: no DELETE; an UPDATE only records the decision
+    of one not yet decided, never its content."""
+    if op.get_bind().dialect.name == 'sqlite':
+        for verb in ('UPDATE', 'DELETE'):
+            op.execute(f"CREATE TRIGGER volunteer_material_events_no_{verb.lower()} BEFORE {verb} "
+                       f"ON volunteer_material_events BEGIN SELECT RAISE(ABORT, '{KEPT}'); END")
+        op.execute("CREATE TRIGGER volunteer_material_revisions_no_delete BEFORE DELETE "
+                   f"ON volunteer_material_revisions BEGIN SELECT RAISE(ABORT, '{KEPT}'); END")
+        op.execute("CREATE TRIGGER volunteer_material_revisions_as_submitted BEFORE UPDATE "
+                   "ON volunteer_material_revisions WHEN OLD.decision IS NOT NULL "
+                   "OR NEW.content IS NOT OLD.content OR NEW.digest IS NOT OLD.digest "
+                   "OR NEW.number IS NOT OLD.number OR NEW.material_id IS NOT OLD.material_id "
+                   f"BEGIN SELECT RAISE(ABORT, '{KEPT}'); END")
+        return
+    op.execute("CREATE FUNCTION volunteer_material_history_kept() RETURNS trigger LANGUAGE plpgsql "
+               f"AS $$ BEGIN RAISE EXCEPTION '{KEPT}' USING ERRCODE = 'insufficient_privilege'; END $$")
+    op.execute("CREATE FUNCTION volunteer_material_revision_as_submitted() RETURNS trigger "
+               "LANGUAGE plpgsql AS $$ BEGIN "
+               "IF OLD.decision IS NULL AND NEW.content::text = OLD.content::text "
+               "AND NEW.digest = OLD.digest AND NEW.number = OLD.number "
+               "AND NEW.material_id = OLD.material_id THEN RETURN NEW; END IF; "
+               f"RAISE EXCEPTION '{KEPT}' USING ERRCODE = 'insufficient_privilege'; END $$")
+    op.execute("CREATE TRIGGER volunteer_material_events_no_change BEFORE UPDATE OR DELETE "
+               "ON volunteer_material_events FOR EACH ROW EXECUTE FUNCTION volunteer_material_history_kept()")
+    op.execute("CREATE TRIGGER volunteer_material_revisions_no_delete BEFORE DELETE "
+               "ON volunteer_material_revisions FOR EACH ROW EXECUTE FUNCTION volunteer_material_history_kept()")
+    op.execute("CREATE TRIGGER volunteer_material_revisions_as_submitted BEFORE UPDATE "
+               "ON volunteer_material_revisions FOR EACH ROW "
+               "EXECUTE FUNCTION volunteer_material_revision_as_submitted()")
+    # TRUNCATE fires no row trigger.
+    for table in ('volunteer_material_events', 'volunteer_material_revisions'):
+        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                   "FOR EACH STATEMENT EXECUTE FUNCTION volunteer_material_history_kept()")
 
 
 def upgrade() -> None:
@@ -104,10 +143,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('volunteer_material_events', schema=None) as batch_op:
         batch_op.create_index('ix_volunteer_material_events_material', ['material_id', 'id'], unique=False)
+    _history_kept()
 
 
 
 def downgrade() -> None:
+    # Dropping a table drops its triggers; the PostgreSQL functions go after them.
     with op.batch_alter_table('volunteer_material_events', schema=None) as batch_op:
         batch_op.drop_index('ix_volunteer_material_events_material')
 
@@ -127,3 +168,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_volunteer_materials_group_id'))
 
     op.drop_table('volunteer_materials')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.execute('DROP FUNCTION IF EXISTS volunteer_material_revision_as_submitted()')
+        op.execute('DROP FUNCTION IF EXISTS volunteer_material_history_kept()')
