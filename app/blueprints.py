@@ -4,8 +4,8 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import (auth, awareness, banks, exam, honours, people, register, review, room, sessions, training,
-                   volunteers)
+    from . import (auth, awareness, banks, exam, honours, materials, people, register, review, room,
+                   sessions, training, volunteers)
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .awareness import events as _aw_events, public as _aw_public  # noqa: F401
     from .banks import routes as _banks  # noqa: F401
@@ -21,8 +21,10 @@ def register_all(app) -> None:
                              requests as _requests)
     from .honours import routes as _honours  # noqa: F401
     from .training import routes as _training  # noqa: F401
+    from .materials import routes as _materials  # noqa: F401
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
                register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,
-               honours.bp, training.bp, awareness.bp, awareness.public_bp):
+               honours.bp, training.bp, awareness.bp, awareness.public_bp,
+               materials.bp):
         app.register_blueprint(bp)

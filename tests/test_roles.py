@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from app.cli.demo import DEMO_USERS
 from app.extensions import db
-from app.models import (AuditEvent, AwarenessEvent, BankVersion, ExamSession, Member, User, VolunteerGroup,
-                        VolunteerInvitation, utcnow)
+from app.models import (AuditEvent, AwarenessEvent, BankVersion, ExamSession, Material, Member, User,
+                        VolunteerGroup, VolunteerInvitation, utcnow)
 from app.volunteers.invitations import token_hash
 from tests.conftest import Client
 
@@ -48,6 +48,8 @@ TRAINEES = ("volunteer", "liaison")
 TRAINING_READERS = TRAINEES + ("committee", "vice_chair", "chair", "secretariat")
 AWARENESS_RUN = ("volunteer", "liaison")       # and only for their own group
 AWARENESS_VIEW = AWARENESS_RUN + REGISTER
+VOLUNTEER = ("volunteer",)                     # and only for their own group
+MATERIAL_READERS = ("volunteer", "liaison", "committee", "vice_chair", "chair", "secretariat")
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,23 @@ ROUTES: dict[str, Route] = {
     "quiz.start": Route(PUBLIC),
     "quiz.question": Route(PUBLIC),
     "quiz.result": Route(PUBLIC),
+    # Awareness materials of volunteer groups: members draft, the division's liaisons
+    # review, the committee and the secretariat read (and the group is checked per route).
+    "materials.index": Route(MATERIAL_READERS),
+    "materials.detail": Route(MATERIAL_READERS),
+    "materials.revision": Route(MATERIAL_READERS),
+    "materials.new": Route(VOLUNTEER),
+    "materials.edit": Route(VOLUNTEER),
+    "materials.question_new": Route(VOLUNTEER),
+    "materials.question_edit": Route(VOLUNTEER),
+    "materials.question_move": Route(VOLUNTEER),
+    "materials.question_delete": Route(VOLUNTEER),
+    "materials.submit": Route(VOLUNTEER),
+    "materials.revise": Route(VOLUNTEER),
+    "materials.publish": Route(VOLUNTEER),
+    "materials.withdraw": Route(("volunteer", "liaison")),
+    "materials.review": Route(("liaison",)),
+    "materials.public": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -271,8 +290,11 @@ def ids(app):
         users = {u.username: u.id for u in db.session.scalars(select(User))}
         group_id, member_id, invitation_id, join_token = volunteer_ids()
         event_id, code = awareness_event()
+        # The demo's published handout: its public page answers anyone.
+        material_id = db.session.scalar(select(Material.id).where(Material.published.is_(True)))
     return {"group_id": group_id, "member_id": member_id, "invitation_id": invitation_id,
             "join_token": join_token, "event_id": event_id, "code": code, "number": 1,
+            "material_id": material_id, "key": "q1",
             "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
@@ -420,4 +442,4 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
         {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "volunteers.join",
-         "honours.index", "quiz.enter", "quiz.start", "quiz.question", "quiz.result"}
+         "honours.index", "quiz.enter", "quiz.start", "quiz.question", "quiz.result", "materials.public"}

@@ -16,6 +16,7 @@ from ..banks.versions import import_banks, snapshot
 from ..db import schema
 from ..exam.attempts import find_attempt, record_answer, start_attempt, submit_attempt
 from ..extensions import db
+from ..materials.demo import ensure_materials
 from ..models import (Activity, ActivityMember, Affiliation, Commendation, ExamSession, Member, PassRecord,
                       Proctor, Registration, Staff, User, UserRole, VolunteerGroup, VolunteerRequest, utcnow)
 from ..people.appointments import record_setup
@@ -215,12 +216,14 @@ def seed_demo(folder: str, passes: bool = True) -> list[str]:
     users = {u: ensure_user(u, n, r, DEMO_PASSWORD) for u, n, r in DEMO_USERS}
     n_affs, n_staff = ensure_people(users)
     n_groups = ensure_volunteers(users)
+    n_materials = ensure_materials()
     blueprint, _ = snapshot(version)
     now = utcnow()
     fy = fiscal_year(to_jst(now).date())
     lines = [f"bank version {version.short}: {version.question_count} questions",
              f"{n_affs} affiliations, {n_staff} staff records (candidate1-3 linked to their accounts)",
-             f"{n_groups} volunteer groups (volunteer1 leads one; liaison1 of サイバー対策課 is its liaison)"]
+             f"{n_groups} volunteer groups (volunteer1 leads one; liaison1 of サイバー対策課 is its liaison)",
+             f"{n_materials} approved awareness materials of that group (/materials/; the handout published)"]
     if passes:
         ensure_volunteer_records(users)
     # candidate1 passed 初級 under the former exam (第4), so may sit the 中級 demo (第3-4).

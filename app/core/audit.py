@@ -112,6 +112,10 @@ EVENT_NAMES = {
     # Public awareness quizzes (広報啓発)
     "awareness_event_created": "啓発クイズの作成", "awareness_event_closed": "啓発クイズの終了",
     "awareness_access_refused": "啓発クイズの閲覧・操作の拒否",
+    # Awareness materials of volunteer groups (circular 2(3))
+    "material_submitted": "広報啓発資料の審査への提出", "material_returned": "広報啓発資料の差戻し",
+    "material_approved": "広報啓発資料の承認", "material_withdrawn": "広報啓発資料の取下げ",
+    "material_published": "広報啓発資料の公開", "material_unpublished": "広報啓発資料の公開の停止",
 }
 
 

@@ -42,9 +42,26 @@ _ALLOWED_TAGS = {"p", "br", "pre", "code", "em", "strong", "ul", "ol", "li", "bl
 # change within a bank version: render each distinct text once per process.
 @lru_cache(maxsize=8192)
 def render_markdown(text: str) -> Markup:
-    html = _md.render(text or "")
+    return _clean(_md.render(text or ""))
+
+
+def _clean(html: str) -> Markup:
     return Markup(nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href"}, "code": {"class"}},
                             url_schemes={"http", "https"}, link_rel="noopener noreferrer"))
+
+
+# A document's headings under the page's own (h1 title, h2 sections): "#" and "##" become
+# h3, deeper ones h4, so what an author writes as a heading stays one.
+_HEADING_TAG = {"h1": "h3", "h2": "h3", "h3": "h4", "h4": "h4", "h5": "h4", "h6": "h4"}
+
+
+def render_markdown_document(text: str) -> Markup:
+    """A longer text with its own headings (a volunteer group's handout)."""
+    tokens = _md.parse(text or "")
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = _HEADING_TAG[token.tag]
+    return _clean(_md.renderer.render(tokens, _md.options, {}))
 
 
 _INLINE_TAGS = {"code", "em", "strong", "del"}
@@ -70,4 +87,5 @@ def register(app) -> None:
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["markdown_inline"] = render_markdown_inline
+    app.jinja_env.filters["markdown_document"] = render_markdown_document
     app.jinja_env.filters["fiscal_year"] = fiscal_year_label

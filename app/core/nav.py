@@ -84,6 +84,9 @@ MENU: tuple[Group, ...] = (
         Link("研修の受講状況", "training.progress"),
         Link("啓発クイズ", "awareness.index",
              within=("awareness.new", "awareness.detail", "awareness.handout")),
+        Link("広報啓発資料", "materials.index",
+             within=("materials.new", "materials.detail", "materials.edit", "materials.question_new",
+                     "materials.question_edit", "materials.review", "materials.revision")),
     )),
 )
 

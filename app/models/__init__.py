@@ -22,6 +22,8 @@ from .exam import (SESSION_FORMATS, Admission, AnswerStep, Attempt, BankVersion,
                    PracticeAnswer, Registration, SessionDetail, latest_steps)
 from .people import (APPOINTED_ROLES, EMPLOYMENT_CATEGORIES, INVITED_ROLES, POSTS, ROLE_NAMES, ROLES, Affiliation,
                      Appointment, LoginFailure, Staff, User, UserRole, parse_session_id, session_id)
+from .materials import (MATERIAL_ACTIONS, MATERIAL_KINDS, MATERIAL_STATES, Material, MaterialEvent,
+                        MaterialQuestion, MaterialRevision)
 from .records import AuditEvent, Readiness
 from .register import LEVELS, PASS_SOURCES, Invitation, Notice, PassRecord, TrainingRecord
 from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, DecisionMember,
@@ -50,4 +52,6 @@ __all__ = [
     "COMMENDATION_KINDS", "Commendation", "VolunteerRequest",
     "TrainingAnswer", "TrainingAttempt",
     "EVENT_STATUSES", "AwarenessAnswer", "AwarenessEvent", "AwarenessParticipant",
+    "MATERIAL_ACTIONS", "MATERIAL_KINDS", "MATERIAL_STATES", "Material", "MaterialEvent",
+    "MaterialQuestion", "MaterialRevision",
 ]
