@@ -10,11 +10,13 @@ ACCESS_LOG ?= quiet
 .PHONY: run test install install-test
 
 install:
+	bash scripts/install-fonts.sh
 	$(PYTHON) -m pip install -q -e .
 	@command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 
 install-test:
 	bash scripts/install-test-deps.sh
+	bash scripts/install-fonts.sh
 	$(PYTHON) -m pip install -q -e '.[test]'
 	@command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 

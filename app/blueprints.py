@@ -4,9 +4,10 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import auth, banks, exam, people, register, review, room, sessions, volunteers
+    from . import auth, banks, certificates, exam, people, register, review, room, sessions, volunteers
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .banks import routes as _banks  # noqa: F401
+    from .certificates import routes as _certificates  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
     from .people import (appointment_routes as _appointments, audit_routes as _audit,  # noqa: F401
                          import_routes as _imports, routes as _people)
@@ -16,5 +17,6 @@ def register_all(app) -> None:
     from .sessions import routes as _sessions  # noqa: F401
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
-               register.bp, register.head_bp, people.bp, room.bp, volunteers.bp):
+               register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,
+               certificates.bp):
         app.register_blueprint(bp)

@@ -31,6 +31,10 @@ HEAD = ("head",)
 ADMIN = ("secretariat", "vice_chair", "chair")
 ADMIN_VIEW = ADMIN + ("committee",)
 ROOM = ("proctor", "vice_chair", "chair")      # and a proctor only of the sessions assigned
+# Volunteers' certificates: the member, their group's leader and liaisons (checked per group),
+# the committee and the secretariat read; a liaison of the group's division issues.
+CERT_READERS = ("liaison", "volunteer", "committee", "vice_chair", "chair", "secretariat")
+LIAISON = ("liaison",)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,20 @@ ROUTES: dict[str, Route] = {
     "room.room_time": Route(ROOM, json=True),
     "room.room_code": Route(ROOM, json=True),
     "room.seat_action": Route(ROOM, json=True),
+    # Volunteers' certificates; the verification page, its credential, the JWKS and the
+    # issuer profile are public (what the certificate states, nothing more).
+    "certificates.index": Route(CERT_READERS),
+    "certificates.issue_completion": Route(LIAISON),
+    "certificates.issue_activity": Route(LIAISON),
+    "certificates.detail": Route(CERT_READERS),
+    "certificates.print_page": Route(CERT_READERS),
+    "certificates.pdf_file": Route(CERT_READERS),
+    "certificates.credential": Route(CERT_READERS),
+    "certificates.revoke": Route(LIAISON),
+    "certificates.verify": Route(PUBLIC),
+    "certificates.verify_credential": Route(PUBLIC),
+    "certificates.jwks": Route(PUBLIC),
+    "certificates.issuer": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -195,7 +213,9 @@ def ids(app):
         from app.banks.versions import snapshot
         qid = sorted(snapshot(version)[1])[0]
         users = {u.username: u.id for u in db.session.scalars(select(User))}
-    return {"attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
+    from tests.certificatetools import issue_demo_certificate
+    public_id = issue_demo_certificate(app)
+    return {"public_id": public_id, "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
             "user_id": users["candidate3"], "admission_id": 1, "notice_id": 1, "record_id": 1,
             "certification_id": 1, "appointment_id": 1, "staff_id": 1, "aff_id": 1, "kind": "staff", "users": users,
             "action": "note"}
@@ -312,4 +332,5 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
     assert not any(e.startswith("candidate.") for u in ACCOUNTS if u != "candidate1"
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
-        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout"}
+        {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "certificates.verify",
+         "certificates.verify_credential", "certificates.jwks", "certificates.issuer"}

@@ -85,6 +85,8 @@ EVENT_NAMES = {
     "bank_version_loaded": "問題バージョンの登録",
     "backup_created": "バックアップの作成", "backup_failed": "バックアップの失敗",
     "backup_restored": "バックアップからの復元",
+    # Volunteers' certificates
+    "certificate_issued": "証明書の発行", "certificate_revoked": "証明書の失効",
 }
 
 

@@ -68,6 +68,10 @@ MENU: tuple[Group, ...] = (
         Link("CSVの一括登録", "admin.import_upload", args=(("kind", "staff"),)),
         Link("監査記録", "admin.audit_log"),
     )),
+    Group("ボランティア", (
+        Link("証明書", "certificates.index",
+             within=("certificates.detail", "certificates.print_page")),
+    )),
 )
 
 # While a candidate sits, the page shows no menu: the question comes first on a phone,

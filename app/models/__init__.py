@@ -10,6 +10,7 @@ data must keep are constraints on the tables, not only Python.
 - records: the audit log, the readiness row
 - room: proctors and the room's log of their actions
 - volunteers: volunteer groups, members, activities and completed training courses
+- certificates: volunteers' completion and activity certificates and their credentials
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -24,6 +25,7 @@ from .register import LEVELS, PASS_SOURCES, Invitation, Notice, PassRecord, Trai
 from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, DecisionMember,
                       WrittenScore)
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
+from .certificates import CERTIFICATE_KINDS, Certificate
 from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, CourseCompletion,
                          Member, VolunteerGroup)
 
@@ -39,4 +41,5 @@ __all__ = [
     "ROOM_ACTIONS", "Proctor", "RoomEvent",
     "ACTIVITY_KINDS", "GROUP_KINDS", "Activity", "ActivityMember", "CourseCompletion", "Member",
     "VolunteerGroup",
+    "CERTIFICATE_KINDS", "Certificate",
 ]
