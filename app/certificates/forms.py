@@ -7,15 +7,30 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from ..core.forms import AppForm, JpDateField
 
 
+class RecordField(SelectField):
+    """A record chosen by its id; anything else is refused in Japanese."""
+    def __init__(self, label, **kwargs):
+        # The choices are checked by the operation (a record of another division is refused
+        # and logged), not by WTForms, whose refusal would be in English.
+        super().__init__(label, coerce=int, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text}を一覧から選んでください。") from None
+
+
 class CompletionForm(AppForm):
-    completion = SelectField("修了した研修", coerce=int,
+    completion = RecordField("修了した研修",
                              validators=[InputRequired("修了した研修を選んでください。")])
 
 
 class ActivityForm(AppForm):
-    member = SelectField("参加者", coerce=int, validators=[InputRequired("参加者を選んでください。")])
-    period_from = JpDateField("期間の開始日", validators=[DataRequired("期間の開始日を入力してください。")])
-    period_to = JpDateField("期間の終了日", validators=[DataRequired("期間の終了日を入力してください。")])
+    member = RecordField("参加者", validators=[InputRequired("参加者を選んでください。")])
+    # InputRequired, not DataRequired: that one would hide the date's own error.
+    period_from = JpDateField("期間の開始日", validators=[InputRequired("期間の開始日を入力してください。")])
+    period_to = JpDateField("期間の終了日", validators=[InputRequired("期間の終了日を入力してください。")])
 
 
 class RevokeForm(AppForm):

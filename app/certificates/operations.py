@@ -28,6 +28,10 @@ class IssueError(ValueError):
     """A certificate that cannot be issued, with the reason in Japanese."""
 
 
+class NotAllowed(Exception):
+    """The user may not act for the member's group (a 403, logged)."""
+
+
 # ---- who --------------------------------------------------------------------------------
 
 def may_see(user: User, cert: Certificate) -> bool:
@@ -174,7 +178,7 @@ def _issue(kind: str, member: Member, statement: dict, by: User, **fields) -> Ce
 def issue_completion(completion: CourseCompletion, by: User) -> Certificate:
     member = completion.member
     if not may_issue(by, member):
-        raise PermissionError
+        raise NotAllowed
     if not member.may_take_part:
         raise IssueError(f"{member.name} さんは活動に参加できる状態ではありません（退会、または保護者の同意が未記録）。")
     current = db.session.scalar(select(Certificate.id).where(
@@ -187,7 +191,7 @@ def issue_completion(completion: CourseCompletion, by: User) -> Certificate:
 
 def issue_activity(member: Member, start: date, end: date, by: User) -> Certificate:
     if not may_issue(by, member):
-        raise PermissionError
+        raise NotAllowed
     if not member.may_take_part:
         raise IssueError(f"{member.name} さんは活動に参加できる状態ではありません（退会、または保護者の同意が未記録）。")
     if start > end:
@@ -202,7 +206,7 @@ def issue_activity(member: Member, start: date, end: date, by: User) -> Certific
 
 def revoke(cert: Certificate, reason: str, by: User) -> None:
     if not may_issue(by, cert.member):
-        raise PermissionError
+        raise NotAllowed
     if cert.revoked:
         raise IssueError("この証明書は既に失効しています。")
     cert.revoked_at, cert.revoked_by, cert.revoke_reason = utcnow(), by.id, reason

@@ -99,6 +99,7 @@ def render(statement: dict, url: str, certificate_id: str, revoked: bool) -> byt
     tx = left + size + 5 * mm
     c.drawString(tx, qy + size - 10 * mm, "この証明書の真正性と有効性は、次のURLまたはQRコードで確認できます。")
     c.drawString(tx, qy + size - 15 * mm, url)
+    c.linkURL(url, (tx, qy + size - 16 * mm, tx + c.stringWidth(url, font, 9), qy + size - 12 * mm))
     c.drawString(tx, qy + size - 20 * mm, f"証明書番号 {certificate_id}")
     c.showPage()
     c.save()

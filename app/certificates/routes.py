@@ -14,13 +14,19 @@ from flask_login import current_user
 from ..auth.routes import role_required
 from ..core import audit
 from ..extensions import db
-from ..models import Affiliation, CourseCompletion, Member
+from ..models import Affiliation, CourseCompletion, Member, User
 from ..volunteers.access import OVERSIGHT_ROLES
 from . import bp, document, operations, pdf, signing
 from .forms import ActivityForm, CompletionForm, RevokeForm
 
 READERS = ("liaison", "volunteer") + OVERSIGHT_ROLES
 ISSUERS = ("liaison",)
+
+
+def _me() -> User:
+    """The signed-in User itself: the group checks read the staff record and the member
+    record, which the request's Principal does not carry."""
+    return db.session.get(User, current_user.id)
 
 
 def _forbidden():
@@ -33,8 +39,8 @@ def _certificate(public_id: str, *, issuing: bool = False):
     cert = operations.find(public_id)
     if cert is None:
         abort(404)
-    allowed = operations.may_issue(current_user, cert.member) if issuing else \
-        operations.may_see(current_user, cert)
+    allowed = operations.may_issue(_me(), cert.member) if issuing else \
+        operations.may_see(_me(), cert)
     if not allowed:
         _forbidden()
     return cert
@@ -44,10 +50,10 @@ def _forms():
     completion = CompletionForm(prefix="c")
     completion.completion.choices = [
         (c.id, f"{c.member.name}（{c.member.group.name}）: {c.course_title}")
-        for c in operations.issuable_completions(current_user)]
+        for c in operations.issuable_completions(_me())]
     activity = ActivityForm(prefix="a")
     activity.member.choices = [(m.id, f"{m.name}（{m.group.name}）")
-                               for m in operations.issuable_members(current_user)]
+                               for m in operations.issuable_members(_me())]
     return completion, activity
 
 
@@ -56,7 +62,7 @@ def _index(completion=None, activity=None, status=200):
     if issuer:
         fresh = _forms()
         completion, activity = completion or fresh[0], activity or fresh[1]
-    return render_template("certificates/index.html", certificates=operations.visible(current_user),
+    return render_template("certificates/index.html", certificates=operations.visible(_me()),
                            issuer=issuer, completion_form=completion, activity_form=activity), status
 
 
@@ -74,7 +80,7 @@ def _issue(form, which: str, field: str, operation):
         return _index(**{which: form}, status=422)
     try:
         cert = operation(form)
-    except PermissionError:
+    except operations.NotAllowed:
         _forbidden()
     except operations.IssueError as exc:
         getattr(form, field).errors.append(str(exc))
@@ -84,19 +90,26 @@ def _issue(form, which: str, field: str, operation):
     return redirect(url_for("certificates.detail", public_id=cert.public_id))
 
 
+def _record(model, key):
+    record = db.session.get(model, key)
+    if record is None:
+        raise operations.IssueError("選択された記録が見つかりません。ページを読み込み直してください。")
+    return record
+
+
 @bp.post("/issue/completion")
 @role_required(*ISSUERS)
 def issue_completion():
     return _issue(_forms()[0], "completion", "completion", lambda form: operations.issue_completion(
-        db.session.get(CourseCompletion, form.completion.data), current_user))
+        _record(CourseCompletion, form.completion.data), _me()))
 
 
 @bp.post("/issue/activity")
 @role_required(*ISSUERS)
 def issue_activity():
     return _issue(_forms()[1], "activity", "period_from", lambda form: operations.issue_activity(
-        db.session.get(Member, form.member.data), form.period_from.data, form.period_to.data,
-        current_user))
+        _record(Member, form.member.data), form.period_from.data, form.period_to.data,
+        _me()))
 
 
 def _detail(cert, form=None, status=200):
@@ -107,7 +120,7 @@ def _detail(cert, form=None, status=200):
         rows=document.rows(result.statement), lead=document.lead(result.statement),
         issued=document.issued_line(result.statement), qr=document.qr(url),
         revoke_form=form or RevokeForm(),
-        may_revoke=operations.may_issue(current_user, cert.member)), status
+        may_revoke=operations.may_issue(_me(), cert.member)), status
 
 
 @bp.get("/issued/<public_id>")
@@ -161,7 +174,7 @@ def revoke(public_id):
             abort(400)
         return _detail(cert, form, 422)
     try:
-        operations.revoke(cert, form.reason.data.strip(), current_user)
+        operations.revoke(cert, form.reason.data.strip(), _me())
     except operations.IssueError as exc:
         form.reason.errors.append(str(exc))
         return _detail(cert, form, 409)
