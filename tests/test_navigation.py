@@ -209,7 +209,7 @@ def test_a_person_with_several_roles_sees_every_area(site):
     html = signed_in(site, "multi").get("/", follow_redirects=True).get_data(as_text=True)
     groups = re.findall(r'class="menu-group-label"[^>]*>([^<]+)<', menu_html(html))
     # The author's item statistics are under 審査・認定, the secretariat's register under 合格者.
-    assert groups == ["受検", "試験監督", "審査・認定", "合格者", "所属", "問題", "職員・所属"]
+    assert groups == ["受検", "試験監督", "審査・認定", "合格者", "所属", "問題", "職員・所属", "ボランティア"]
 
 
 def test_the_current_place_is_marked(site):
