@@ -2,12 +2,12 @@
 public verification page: a lead sentence and rows of (label, value), from the snapshot."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import segno
 
 from scoring.credentials import hours
-from scoring.jpdate import format_date_jp
+from scoring.jpdate import format_date_jp, to_jst
 
 
 def _day(text: str) -> str:
@@ -39,6 +39,10 @@ def rows(statement: dict) -> list[tuple[str, str]]:
 
 def issued_line(statement: dict) -> str:
     return _day(statement["issued_on"])
+
+
+def revoked_line(moment: datetime) -> str:
+    return format_date_jp(to_jst(moment).date())
 
 
 def qr(url: str) -> segno.QRCode:

@@ -68,6 +68,7 @@ def render(statement: dict, url: str, certificate_id: str, revoked: bool) -> byt
         y -= 7 * mm
     y -= 5 * mm
     label_w = 45 * mm
+    c.setFont(font, 11)
     for label, value in document.rows(statement):
         lines = _wrap(c, value, font, 11, width - label_w - 4 * mm) or [""]
         height = 7 * mm * len(lines) + 3 * mm
@@ -77,6 +78,7 @@ def render(statement: dict, url: str, certificate_id: str, revoked: bool) -> byt
             c.drawString(left + label_w, y - i * 7 * mm, line)
         y -= height
     y -= 12 * mm
+    c.setFont(font, 12)
     c.drawString(left, y, document.issued_line(statement))
     y -= 9 * mm
     c.setFont(font, 14)

@@ -66,6 +66,11 @@ def _index(completion=None, activity=None, status=200):
                            issuer=issuer, completion_form=completion, activity_form=activity), status
 
 
+@bp.context_processor
+def _helpers():
+    return {"revoked_line": document.revoked_line}
+
+
 @bp.get("/")
 @role_required(*READERS)
 def index():
