@@ -288,6 +288,20 @@ def test_tampered_credential_is_rejected(app):
     assert "確認できません" in page and "現在有効" not in page
 
 
+def test_snapshot_changed_after_signing_is_not_genuine(app):
+    pid = issue_demo_certificate(app)
+    public = Client(app)
+    assert "現在有効" in public.get(f"/certificates/verify/{pid}").get_data(as_text=True)
+    with app.app_context():
+        cert = db.session.scalar(select(Certificate).where(Certificate.public_id == pid))
+        statement = json.loads(cert.statement_json)
+        statement["course"]["minutes"] = 2400
+        cert.statement_json = json.dumps(statement, ensure_ascii=False)
+        db.session.commit()
+    page = public.get(f"/certificates/verify/{pid}").get_data(as_text=True)
+    assert "確認できません" in page and "現在有効" not in page
+
+
 def test_signing_key_stays_in_the_instance_folder_readable_by_its_owner(app):
     issue_demo_certificate(app)
     path = os.path.join(app.instance_path, "credential-signing-key.pem")
