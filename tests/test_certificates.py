@@ -381,3 +381,24 @@ def test_other_roles_are_refused(app, username):
     c = signed_in(app, username)
     assert c.get("/certificates/").status_code == 403
     assert c.get(f"/certificates/issued/{pid}").status_code == 403
+
+
+def test_one_current_completion_certificate_per_course_in_the_database(app):
+    """Two liaisons issuing at once cannot make two current certificates of one course."""
+    import sqlalchemy as sa
+    pid = issue_demo_certificate(app)
+    with app.app_context():
+        cert = db.session.scalar(select(Certificate).where(Certificate.public_id == pid))
+        twin = Certificate(public_id="x" * 22, kind="completion", member_id=cert.member_id,
+                           completion_id=cert.completion_id, statement_json="{}", credential_jwt="",
+                           issued_by=cert.issued_by)
+        db.session.add(twin)
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        cert = db.session.scalar(select(Certificate).where(Certificate.public_id == pid))
+        cert.revoked_at, cert.revoked_by, cert.revoke_reason = datetime(2026, 11, 1), cert.issued_by, "誤り"
+        db.session.add(Certificate(public_id="y" * 22, kind="completion", member_id=cert.member_id,
+                                   completion_id=cert.completion_id, statement_json="{}",
+                                   credential_jwt="", issued_by=cert.issued_by))
+        db.session.flush()        # a revoked one may be issued again

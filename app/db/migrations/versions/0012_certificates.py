@@ -44,11 +44,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('volunteer_certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_volunteer_certificates_member_id'), ['member_id'], unique=False)
+        batch_op.create_index('uq_volunteer_certificates_current_completion', ['completion_id'], unique=True,
+                              sqlite_where=sa.text('revoked_at IS NULL'),
+                              postgresql_where=sa.text('revoked_at IS NULL'))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('volunteer_certificates', schema=None) as batch_op:
+        batch_op.drop_index('uq_volunteer_certificates_current_completion')
         batch_op.drop_index(batch_op.f('ix_volunteer_certificates_member_id'))
 
     op.drop_table('volunteer_certificates')
