@@ -176,7 +176,7 @@ NOT_CHECKED = {"static"}      # files, no data behind them
 
 ACCOUNTS = {username: set(roles) for username, _name, roles in DEMO_USERS
             if username in ("candidate1", "author1", "committee1", "vicechair", "chair", "head1",
-                            "secretariat1", "proctor1")}
+                            "secretariat1", "proctor1", "liaison1", "volunteer1")}
 
 # State-changing calls that would change what later calls see run last.
 LAST = ("candidate.submit", "auth.logout")

@@ -70,7 +70,7 @@ def client_for(app, access, cache: dict) -> Client:
         c.get("/login")
         return c
     for username in ("candidate1", "author1", "committee1", "vicechair", "chair", "head1",
-                     "secretariat1"):
+                     "secretariat1", "liaison1"):
         if allowed(access, ACCOUNTS[username]):
             if username not in cache:
                 cache[username] = Client(app)
@@ -633,7 +633,7 @@ def candidate_pages(app, client: Client, attempt_id: int, session_id: int) -> di
     """Every page and JSON answer a candidate can GET, for this attempt and session."""
     values = {"attempt_id": attempt_id, "session_id": session_id, "qid": "XS-B1", "fmt": "csv",
               "user_id": 1, "admission_id": 1, "notice_id": 1, "record_id": 1, "staff_id": 1,
-              "aff_id": 1, "kind": "staff"}
+              "aff_id": 1, "kind": "staff", "public_id": "A" * 22}
     out = {}
     for rule in rules(app):
         route = ROUTES.get(rule.endpoint)           # a route missing there fails test_roles
