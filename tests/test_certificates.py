@@ -216,8 +216,10 @@ def test_verification_page_current_then_revoked_without_the_reason(app):
     page = public.get(f"/certificates/verify/{pid}").get_data(as_text=True)
     assert "失効" in page and "この証明書は本物ですが" in page and "活動記録の誤り" not in page
     assert "活動記録の誤り" in c.get(f"/certificates/issued/{pid}").get_data(as_text=True)
+    revoked_pdf = PdfReader(io.BytesIO(c.get(f"/certificates/issued/{pid}/certificate.pdf").data))
+    assert "この証明書は失効しています" in revoked_pdf.pages[0].extract_text()
     twice = c.post_form(f"/certificates/issued/{pid}/revoke", {"reason": "再度"})
-    assert twice.status_code == 409
+    assert twice.status_code == 409 and "既に失効しています" in twice.get_data(as_text=True)
     [event] = audit_events(app, "certificate_revoked")
     assert event["user_id"] is not None and event["certificate_id"] == certificate(app, pid).id
 
@@ -286,6 +288,12 @@ def test_tampered_credential_is_rejected(app):
         db.session.commit()
     page = public.get(f"/certificates/verify/{pid}").get_data(as_text=True)
     assert "確認できません" in page and "現在有効" not in page
+    with app.app_context():
+        cert = db.session.scalar(select(Certificate).where(Certificate.public_id == pid))
+        cert.credential_jwt = "not a token"
+        db.session.commit()
+    resp = public.get(f"/certificates/verify/{pid}")
+    assert resp.status_code == 200 and "確認できません" in resp.get_data(as_text=True)
 
 
 def test_snapshot_changed_after_signing_is_not_genuine(app):

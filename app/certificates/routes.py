@@ -181,7 +181,7 @@ def revoke(public_id):
     try:
         operations.revoke(cert, form.reason.data.strip(), _me())
     except operations.IssueError as exc:
-        form.reason.errors.append(str(exc))
+        flash(str(exc), "error")        # the page shows no revocation form any more
         return _detail(cert, form, 409)
     db.session.commit()
     flash("証明書を失効させました。", "success")

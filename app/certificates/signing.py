@@ -95,5 +95,9 @@ def verify(token: str) -> dict | None:
 
 
 def unverified_parts(token: str) -> tuple[dict, dict]:
-    """Header and payload as they are written, for showing a credential's JSON."""
-    return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+    """Header and payload as they are written, for showing a credential's JSON; empty
+    when the token is not even a JWT."""
+    try:
+        return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}, {}
