@@ -109,6 +109,14 @@ def test_activity_certificate_states_hours_by_kind_within_the_period(app):
     page = c.get(f"/certificates/issued/{pid}").get_data(as_text=True)
     assert "1.5時間（1回）" in page and "4.5時間（3回）" in page and "応用研修" not in page
     assert audit_events(app, "certificate_issued")[-1]["kind"] == "activity"
+    assert "現在有効" in Client(app).get(f"/certificates/verify/{pid}").get_data(as_text=True)
+    vc = joserfc_verify(certificate(app, pid).credential_jwt, c.get("/certificates/jwks.json").json)
+    subject = vc["credentialSubject"]
+    assert subject["achievement"]["achievementType"] == "CoCurricular"
+    assert subject["achievement"]["supervised"] is True and subject["creditsEarned"] == 4.5
+    assert subject["activityStartDate"].startswith("2026-04-01") and subject["activityEndDate"].startswith("2026-09-30")
+    assert [(h["kind"], h["hours"], h["activities"]) for h in subject["activityHours"]] == [
+        ("教育活動", 1.5, 1), ("広報啓発活動", 2.0, 1), ("サイバーパトロール", 1.0, 1)]
 
 
 def test_activity_certificate_refusals_are_clear_and_keep_the_form(app):
