@@ -147,7 +147,7 @@ def test_minor_without_guardian_consent_gets_no_certificate(app):
     c = signed_in(app, "liaison1")
     c.get("/certificates/")
     resp = c.post_form("/certificates/issue/completion", {"c-completion": c_id})
-    assert resp.status_code == 422 and "保護者の同意が未記録" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "保護者の同意が記録されていません" in resp.get_data(as_text=True)
 
 
 # ---- completion certificate, PDF, QR --------------------------------------------------

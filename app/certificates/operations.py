@@ -175,12 +175,18 @@ def _issue(kind: str, member: Member, statement: dict, by: User, **fields) -> Ce
     return cert
 
 
-def issue_completion(completion: CourseCompletion, by: User) -> Certificate:
-    member = completion.member
+def _may_certify(member: Member, by: User) -> None:
+    """A liaison of the division certifies; a member who has left still may get a
+    certificate of past work, a minor only with a guardian's consent on record."""
     if not may_issue(by, member):
         raise NotAllowed
-    if not member.may_take_part:
-        raise IssueError(f"{member.name} さんは活動に参加できる状態ではありません（退会、または保護者の同意が未記録）。")
+    if member.minor and member.guardian_consent_on is None:
+        raise IssueError(f"{member.name} さんは18歳未満で、保護者の同意が記録されていません。同意を記録してから発行してください。")
+
+
+def issue_completion(completion: CourseCompletion, by: User) -> Certificate:
+    member = completion.member
+    _may_certify(member, by)
     current = db.session.scalar(select(Certificate.id).where(
         Certificate.completion_id == completion.id, Certificate.revoked_at.is_(None)))
     if current is not None:
@@ -190,10 +196,7 @@ def issue_completion(completion: CourseCompletion, by: User) -> Certificate:
 
 
 def issue_activity(member: Member, start: date, end: date, by: User) -> Certificate:
-    if not may_issue(by, member):
-        raise NotAllowed
-    if not member.may_take_part:
-        raise IssueError(f"{member.name} さんは活動に参加できる状態ではありません（退会、または保護者の同意が未記録）。")
+    _may_certify(member, by)
     if start > end:
         raise IssueError("期間の開始日が終了日より後になっています。")
     if end > _jst_day(utcnow()):
