@@ -4,11 +4,12 @@ modules are imported here before the blueprints are registered."""
 
 
 def register_all(app) -> None:
-    from . import (auth, awareness, banks, exam, honours, materials, people, register, review, room,
-                   sessions, training, volunteers)
+    from . import (auth, awareness, banks, certificates, exam, honours, materials, people, register,
+                   review, room, sessions, training, volunteers)
     from .auth import routes as _auth  # noqa: F401  (each route module attaches its routes)
     from .awareness import events as _aw_events, public as _aw_public  # noqa: F401
     from .banks import routes as _banks  # noqa: F401
+    from .certificates import routes as _certificates  # noqa: F401
     from .exam import lobby as _lobby, practice as _practice, routes as _exam  # noqa: F401
     from .people import (appointment_routes as _appointments, audit_routes as _audit,  # noqa: F401
                          import_routes as _imports, routes as _people)
@@ -26,5 +27,5 @@ def register_all(app) -> None:
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
                register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,
                honours.bp, training.bp, awareness.bp, awareness.public_bp,
-               materials.bp):
+               materials.bp, certificates.bp):
         app.register_blueprint(bp)

@@ -50,6 +50,9 @@ AWARENESS_RUN = ("volunteer", "liaison")       # and only for their own group
 AWARENESS_VIEW = AWARENESS_RUN + REGISTER
 VOLUNTEER = ("volunteer",)                     # and only for their own group
 MATERIAL_READERS = ("volunteer", "liaison", "committee", "vice_chair", "chair", "secretariat")
+# Volunteers' certificates: the member, their group's leader and liaisons (checked per group),
+# the committee and the secretariat read; a liaison of the group's division issues.
+CERT_READERS = ("liaison", "volunteer", "committee", "vice_chair", "chair", "secretariat")
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,20 @@ ROUTES: dict[str, Route] = {
     "materials.withdraw": Route(("volunteer", "liaison")),
     "materials.review": Route(("liaison",)),
     "materials.public": Route(PUBLIC),
+    # Volunteers' certificates; the verification page, its credential, the JWKS and the
+    # issuer profile are public (what the certificate states, nothing more).
+    "certificates.index": Route(CERT_READERS),
+    "certificates.issue_completion": Route(LIAISON),
+    "certificates.issue_activity": Route(LIAISON),
+    "certificates.detail": Route(CERT_READERS),
+    "certificates.print_page": Route(CERT_READERS),
+    "certificates.pdf_file": Route(CERT_READERS),
+    "certificates.credential": Route(CERT_READERS),
+    "certificates.revoke": Route(LIAISON),
+    "certificates.verify": Route(PUBLIC),
+    "certificates.verify_credential": Route(PUBLIC),
+    "certificates.jwks": Route(PUBLIC),
+    "certificates.issuer": Route(PUBLIC),
 }
 NOT_CHECKED = {"static"}      # files, no data behind them
 
@@ -292,7 +309,9 @@ def ids(app):
         event_id, code = awareness_event()
         # The demo's published handout: its public page answers anyone.
         material_id = db.session.scalar(select(Material.id).where(Material.published.is_(True)))
-    return {"group_id": group_id, "member_id": member_id, "invitation_id": invitation_id,
+    from tests.certificatetools import issue_demo_certificate
+    public_id = issue_demo_certificate(app)
+    return {"public_id": public_id, "group_id": group_id, "member_id": member_id, "invitation_id": invitation_id,
             "join_token": join_token, "event_id": event_id, "code": code, "number": 1,
             "material_id": material_id, "key": "q1",
             "attempt_id": state["attempt"], "session_id": session_id, "qid": qid, "fmt": "csv",
@@ -442,4 +461,5 @@ def test_the_table_keeps_candidates_and_heads_in_their_corner():
                    for e in reachable(u))
     assert {e for e, r in ROUTES.items() if r.access in (PUBLIC, SIGNED_IN)} == \
         {"index", "healthz", "readyz", "favicon", "auth.login", "auth.logout", "volunteers.join",
-         "honours.index", "quiz.enter", "quiz.start", "quiz.question", "quiz.result", "materials.public"}
+         "honours.index", "quiz.enter", "quiz.start", "quiz.question", "quiz.result", "materials.public",
+         "certificates.verify", "certificates.verify_credential", "certificates.jwks", "certificates.issuer"}

@@ -116,6 +116,8 @@ EVENT_NAMES = {
     "material_submitted": "広報啓発資料の審査への提出", "material_returned": "広報啓発資料の差戻し",
     "material_approved": "広報啓発資料の承認", "material_withdrawn": "広報啓発資料の取下げ",
     "material_published": "広報啓発資料の公開", "material_unpublished": "広報啓発資料の公開の停止",
+    # Volunteers' certificates
+    "certificate_issued": "証明書の発行", "certificate_revoked": "証明書の失効",
 }
 
 

@@ -87,6 +87,8 @@ MENU: tuple[Group, ...] = (
         Link("広報啓発資料", "materials.index",
              within=("materials.new", "materials.detail", "materials.edit", "materials.question_new",
                      "materials.question_edit", "materials.review", "materials.revision")),
+        Link("証明書", "certificates.index",
+             within=("certificates.detail", "certificates.print_page")),
     )),
 )
 

@@ -13,6 +13,7 @@ data must keep are constraints on the tables, not only Python.
 - volunteer_accounts: the invitations that give members their accounts
 - training: volunteers' attempts at training modules and their answers
 - awareness: public awareness quiz events, their anonymous participants and answers
+- certificates: volunteers' completion and activity certificates and their credentials
 
 Everything is importable from here (`from app.models import Attempt`)."""
 from scoring.eligibility import EXCLUDED_CATEGORIES, LEVEL_NAMES, PREREQUISITE
@@ -29,6 +30,7 @@ from .register import LEVELS, PASS_SOURCES, Invitation, Notice, PassRecord, Trai
 from .results import (PROCEDURES, Certification, CommitteeDecision, Correction, DecisionMember,
                       WrittenScore)
 from .room import ROOM_ACTIONS, Proctor, RoomEvent
+from .certificates import CERTIFICATE_KINDS, Certificate
 from .volunteers import (ACTIVITY_KINDS, GROUP_KINDS, Activity, ActivityMember, CourseCompletion,
                          Member, VolunteerGroup)
 from .volunteer_accounts import VolunteerInvitation
@@ -54,4 +56,5 @@ __all__ = [
     "EVENT_STATUSES", "AwarenessAnswer", "AwarenessEvent", "AwarenessParticipant",
     "MATERIAL_ACTIONS", "MATERIAL_KINDS", "MATERIAL_STATES", "Material", "MaterialEvent",
     "MaterialQuestion", "MaterialRevision",
+    "CERTIFICATE_KINDS", "Certificate",
 ]
