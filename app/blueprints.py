@@ -22,7 +22,8 @@ def register_all(app) -> None:
                              requests as _requests)
     from .honours import routes as _honours  # noqa: F401
     from .training import routes as _training  # noqa: F401
-    from .materials import routes as _materials  # noqa: F401
+    from .materials import quizsource, routes as _materials  # noqa: F401
+    quizsource.register()          # a group's approved quizzes, for its awareness events
 
     for bp in (auth.bp, exam.bp, banks.bp, review.stats_bp, review.bp, sessions.bp,
                register.bp, register.head_bp, people.bp, room.bp, volunteers.bp,

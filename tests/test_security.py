@@ -635,7 +635,7 @@ def candidate_pages(app, client: Client, attempt_id: int, session_id: int) -> di
               "user_id": 1, "admission_id": 1, "notice_id": 1, "record_id": 1, "staff_id": 1,
               "aff_id": 1, "kind": "staff", "join_token": "no-such-invitation",
               "material_id": 1, "key": "q1", "number": 1,
-              "public_id": "A" * 22}
+              "public_id": "A" * 22, "code": "000000"}
     out = {}
     for rule in rules(app):
         route = ROUTES.get(rule.endpoint)           # a route missing there fails test_roles

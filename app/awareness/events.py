@@ -15,8 +15,8 @@ from scoring.jpdate import to_jst
 from ..auth.routes import role_required
 from ..core import audit
 from ..extensions import db
-from ..models import AwarenessEvent, User, VolunteerGroup, utcnow
-from ..volunteers.access import OVERSIGHT_ROLES, visible_groups
+from ..models import AwarenessEvent, VolunteerGroup, utcnow
+from ..volunteers.access import OVERSIGHT_ROLES, me as _me, visible_groups
 from . import bp, operations, sources
 from .forms import CloseForm, EventForm
 from .sources import SourceError
@@ -28,10 +28,6 @@ VIEWERS = RUNNERS + OVERSIGHT_ROLES
 def _today() -> date:
     return to_jst(utcnow()).date()
 
-
-def _me() -> User:
-    """The signed-in user's record: the group checks read their staff and member records."""
-    return db.session.get(User, current_user.id)
 
 
 def _event(event_id: int, run: bool = False) -> AwarenessEvent:

@@ -14,19 +14,14 @@ from flask_login import current_user
 from ..auth.routes import role_required
 from ..core import audit
 from ..extensions import db
-from ..models import Affiliation, CourseCompletion, Member, User
-from ..volunteers.access import OVERSIGHT_ROLES
+from ..models import Affiliation, CourseCompletion, Member
+from ..volunteers.access import OVERSIGHT_ROLES, me as _me
 from . import bp, document, operations, pdf, signing
 from .forms import ActivityForm, CompletionForm, RevokeForm
 
 READERS = ("liaison", "volunteer") + OVERSIGHT_ROLES
 ISSUERS = ("liaison",)
 
-
-def _me() -> User:
-    """The signed-in User itself: the group checks read the staff record and the member
-    record, which the request's Principal does not carry."""
-    return db.session.get(User, current_user.id)
 
 
 def _forbidden():

@@ -27,3 +27,36 @@ def quiz_questions(material_id: int) -> list[dict]:
     if material is None or material.kind != "quiz" or material.in_force is None:
         raise LookupError(f"{PREFIX}{material_id} is no approved quiz")
     return quiz_shape(material.in_force.content)
+
+
+class MaterialProvider:
+    """The group's approved quizzes as a source of the public awareness quizzes
+    (app/awareness/sources.py): a group uses its own, nobody else's."""
+
+    def choices(self, group) -> list:
+        from ..awareness.sources import QuizChoice
+        out = []
+        for ref, title in approved_quizzes(group.id):
+            count = len(quiz_questions(int(ref[len(PREFIX):])))
+            out.append(QuizChoice(ref, f"{title}（団体作成・承認済み）", count, MINUTES))
+        return out
+
+    def questions(self, key: str, group) -> tuple[str, list[dict]] | None:
+        if not key.isdigit():
+            return None
+        material = db.session.get(Material, int(key))
+        if material is None or material.group_id != group.id:
+            return None
+        try:
+            return material.in_force.content["title"], quiz_questions(material.id)
+        except LookupError:
+            return None
+
+
+# The usual length of an event with a group's own quiz (the bank's quizzes set theirs).
+MINUTES = 30
+
+
+def register() -> None:
+    from ..awareness import sources
+    sources.register(PREFIX.rstrip(":"), MaterialProvider())

@@ -12,18 +12,14 @@ from scoring.materials import QuestionInput, changes, check_question
 from ..auth.routes import role_required
 from ..core import audit
 from ..extensions import db
-from ..models import MATERIAL_STATES, Material, User, VolunteerGroup
-from ..volunteers.access import OVERSIGHT_ROLES, is_leader_of, is_liaison_of, member_of, visible_groups
+from ..models import MATERIAL_STATES, Material, VolunteerGroup
+from ..volunteers.access import (OVERSIGHT_ROLES, is_leader_of, is_liaison_of, me as _me, member_of,
+                                 visible_groups)
 from . import bp, ops
 from .forms import ActionForm, MaterialForm, MoveForm, QuestionForm, WithdrawForm, review_form
 
 READERS = ("volunteer", "liaison", *OVERSIGHT_ROLES)
 
-
-def _me() -> User:
-    """The signed-in user's record: the liaison's division is read from their staff record,
-    which the request's Principal does not carry."""
-    return db.session.get(User, current_user.id)
 
 
 def _refuse(needs: str):

@@ -19,8 +19,9 @@ from ..auth.routes import role_required
 from ..core import audit
 from ..core.errors import error_response
 from ..extensions import db
-from ..models import CourseCompletion, Member, TrainingAttempt, User
+from ..models import CourseCompletion, Member, TrainingAttempt
 from ..volunteers.access import (
+    me as _me,
     OVERSIGHT_ROLES,
     liaison_division,
     may_see_people,
@@ -55,10 +56,6 @@ def _refuse(reason: str, message: str, **detail):
     audit.record_now("training_refused", current_user.id, reason=reason, path=request.path, **detail)
     abort(make_response(error_response(403, message)))
 
-
-def _me() -> User:
-    """The signed-in user's row: the access rules read their staff record and membership."""
-    return db.session.get(User, current_user.id)
 
 
 def _trainee() -> Member | None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..core import audit
 from ..extensions import db
-from ..models import Member, User, VolunteerGroup
+from ..models import Member, Staff, User, VolunteerGroup
 
 # Roles that see every group's members: the committee (the vice-chair and the chair are on
 # it) and the secretariat.
@@ -25,12 +25,17 @@ def member_of(user: User) -> Member | None:
     return db.session.scalar(select(Member).where(Member.user_id == user.id, Member.active.is_(True)))
 
 
-def liaison_division(user: User) -> int | None:
-    """The affiliation a liaison officer acts for: their staff record's."""
+def me() -> User:
+    """The signed-in user's row (`current_user` is the request's lightweight Principal)."""
+    return db.session.get(User, current_user.id)
+
+
+def liaison_division(user) -> int | None:
+    """The affiliation a liaison officer acts for: their staff record's. `user` is a User or
+    the request's Principal (which carries no staff record: read by id)."""
     if not user.has_role("liaison"):
         return None
-    staff = getattr(user, "staff", None)
-    return staff.affiliation_id if staff is not None else None
+    return db.session.scalar(select(Staff.affiliation_id).where(Staff.user_id == user.id))
 
 
 def is_liaison_of(user: User, group: VolunteerGroup) -> bool:
@@ -97,7 +102,7 @@ def require_participant() -> Member:
     record, left the group, under 18 without a guardian's consent on record) is refused
     with a 403 page that says why, logged as `volunteer_refused`. Pages of volunteers call
     it after their role check."""
-    user = db.session.get(User, current_user.id)
+    user = me()
     member = db.session.scalar(select(Member).where(Member.user_id == user.id))
     refusal = participation_refusal(user, member)
     if refusal is None:

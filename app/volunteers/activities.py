@@ -19,16 +19,13 @@ from ..core.exports import csv_response
 from ..extensions import db
 from ..models import ACTIVITY_KINDS, Activity, ActivityMember, Member, User, VolunteerGroup, utcnow
 from . import access, bp
+from .access import me
 from .activity_forms import ActivityForm, ConfirmForm, GoodPracticeForm
 
 # Who reads a group's activities: its members, its liaisons and the oversight roles.
 READERS = ("volunteer", "liaison") + access.OVERSIGHT_ROLES
 ACTORS = ("volunteer", "liaison")          # the leader or a liaison: access.may_act_for
 
-
-def me() -> User:
-    """The signed-in user as a User (the access rules read the staff record)."""
-    return db.session.get(User, current_user.id)
 
 
 def refuse(**detail):

@@ -21,7 +21,7 @@ from ..core import audit
 from ..extensions import db
 from ..models import Affiliation, Member, Staff, User, UserRole, VolunteerGroup
 from . import bp
-from .access import (OVERSIGHT_ROLES, ParticipantRefused, is_leader_of, is_liaison_of,
+from .access import (OVERSIGHT_ROLES, ParticipantRefused, is_leader_of, is_liaison_of, me,
                      liaison_division, may_see_people, member_of, require_participant,
                      visible_groups)
 from .group_forms import GroupForm
@@ -37,16 +37,20 @@ class HomeLink:
     description: str = ""
 
 
-# The volunteer's home lists these (those whose page exists). Other parts append theirs
-# from their route modules: HOME_LINKS.append(HomeLink("研修", "training.courses", "..."))
+# The volunteer's home lists these (those whose page exists), in the order of a
+# volunteer's year: learn, run quizzes, draft materials, record, get certified.
 HOME_LINKS: list[HomeLink] = [
+    HomeLink("研修", "training.index", "脅威と手口を学ぶ講座。各問の解説つき。修了すると時間数が記録されます"),
+    HomeLink("啓発クイズ", "awareness.index", "高齢者向けなどのクイズを、コードとQRコードで会場の参加者に出題"),
+    HomeLink("広報啓発資料", "materials.index", "クイズや配布資料を作成し、担当所属の監修（承認）を受けます"),
+    HomeLink("活動の記録", "volunteers.activity_index", "教育・広報啓発・サイバーパトロールの実績と時間"),
+    HomeLink("好事例", "volunteers.good_practices", "各団体の好事例"),
+    HomeLink("要望と回答", "volunteers.request_index", "警察への要望と担当所属の回答"),
+    HomeLink("証明書", "certificates.index", "修了証・活動証明書（大学の単位認定などに）"),
+    HomeLink("氏名の公表", "volunteers.publication_consent", "賞揚を受けたときに氏名を公表するかどうか"),
     HomeLink("ボランティア団体", "volunteers.groups", "所属する団体の情報と、代表者には参加者の一覧"),
 ]
 
-
-def me() -> User:
-    """The signed-in user as an ORM object: access.py reads the staff record and roles."""
-    return db.session.get(User, current_user.id)
 
 
 def refuse(reason: str):

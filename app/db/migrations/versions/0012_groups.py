@@ -1,6 +1,6 @@
 """volunteer invitations: the single-use, expiring links that give a member their account
 
-Revision ID: 0012_groups
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06 19:30:21
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_groups'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None

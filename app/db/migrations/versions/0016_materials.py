@@ -2,16 +2,16 @@
 draft questions, the revisions submitted for review, and their history; the history
 append-only and a revision kept as submitted, in the database itself
 
-Revision ID: 0012_materials
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 19:30:20
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_materials'
-down_revision = '0011'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

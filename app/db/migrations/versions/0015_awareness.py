@@ -1,16 +1,16 @@
 """public awareness quizzes: events run for an audience, their anonymous participants
 and answers (the per-question counts)
 
-Revision ID: 0012_awareness
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 19:30:01
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_awareness'
-down_revision = '0011'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """volunteers' training: attempts at the quiz modules of a course and their answers
 
-Revision ID: 0012_training
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 19:32:19
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_training'
-down_revision = '0011'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """volunteer groups' requests to the police (要望) with the answer, and commendations (賞揚)
 of members and groups
 
-Revision ID: 0012_activities
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 19:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_activities'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """volunteers' certificates: completion and activity certificates, their signed
 credentials and revocations
 
-Revision ID: 0012_certificates
-Revises: 0011
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 19:30:07
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_certificates'
-down_revision = '0011'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
