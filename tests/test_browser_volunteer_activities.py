@@ -33,7 +33,7 @@ def menu(page, label: str) -> None:
 
 
 def test_leader_records_liaison_marks_member_reads(app, live_server, browser):  # noqa: F811
-    ctx, leader = open_as(browser, live_server, "volunteer1", r"/$", PHONE)
+    ctx, leader = open_as(browser, live_server, "volunteer1", r"/volunteers/home$", PHONE)
     menu(leader, "活動の記録")
     expect(leader.get_by_role("heading", name="活動の記録", level=1)).to_be_visible()
     check(leader, "index")
@@ -63,7 +63,7 @@ def test_leader_records_liaison_marks_member_reads(app, live_server, browser):  
     leader.problems.check()
     ctx.close()
 
-    ctx, liaison = open_as(browser, live_server, "liaison1", r"/$", PHONE)
+    ctx, liaison = open_as(browser, live_server, "liaison1", r"/volunteers/$", PHONE)
     menu(liaison, "活動の記録")
     liaison.get_by_role("link", name="活動の一覧").click()
     card = liaison.locator("article.vol-activity").first
@@ -79,7 +79,7 @@ def test_leader_records_liaison_marks_member_reads(app, live_server, browser):  
     liaison.problems.check()
     ctx.close()
 
-    ctx, member = open_as(browser, live_server, "volunteer2", r"/$", PHONE)
+    ctx, member = open_as(browser, live_server, "volunteer2", r"/volunteers/home$", PHONE)
     menu(member, "好事例")
     shared = member.locator("article.vol-activity").first
     expect(shared).to_contain_text("桜丘大学サイバー防犯ボランティア")
