@@ -124,6 +124,7 @@ def test_a_registered_provider_is_offered_and_its_questions_checked(app):
             return ("団体の教材", self.questions_) if key == "12" else None
 
     provider = Materials()
+    real = sources._PROVIDERS.get("material")          # the app's own, put back after
     sources.register("material", provider)
     try:
         with app.app_context():
@@ -147,6 +148,35 @@ def test_a_registered_provider_is_offered_and_its_questions_checked(app):
         assert resp.status_code == 400 and "選択肢は2〜4個" in resp.get_data(as_text=True)
     finally:
         sources._PROVIDERS.pop("material", None)
+        if real is not None:
+            sources.register("material", real)
+
+
+def test_a_groups_approved_quiz_runs_as_an_event_and_nothing_else_of_it(app):
+    """The materials a group drafted and its liaison approved are quizzes of its events
+    (circular 2(3)): only as approved, only for that group, never a draft."""
+    from app.models import Material
+    with app.app_context():
+        sakura = db.session.get(VolunteerGroup, group_id(app, SAKURA))
+        midori = db.session.get(VolunteerGroup, group_id(app, MIDORI))
+        quiz = db.session.scalar(select(Material).where(Material.group_id == sakura.id,
+                                                        Material.kind == "quiz"))
+        ref = f"material:{quiz.id}"
+        assert ref in [c.ref for c in sources.quiz_choices(sakura)]
+        assert ref not in [c.ref for c in sources.quiz_choices(midori)]
+        with pytest.raises(sources.SourceError):
+            sources.resolve(ref, midori)
+        approved = quiz.in_force.content
+    event = new_event(app, source=ref)
+    assert [q["stem"] for q in event.questions] == [q["stem"] for q in approved["questions"]]
+    with app.app_context():             # withdrawn: no longer offered, no longer usable
+        quiz = db.session.get(Material, quiz.id)
+        quiz.in_force_id = None
+        db.session.commit()
+        sakura = db.session.get(VolunteerGroup, sakura.id)
+        assert ref not in [c.ref for c in sources.quiz_choices(sakura)]
+        with pytest.raises(sources.SourceError):
+            sources.resolve(ref, sakura)
 
 
 # --- events and participants ----------------------------------------------------------

@@ -48,9 +48,10 @@ class MaterialProvider:
         if material is None or material.group_id != group.id:
             return None
         try:
-            return material.in_force.content["title"], quiz_questions(material.id)
+            questions = quiz_questions(material.id)     # LookupError unless a quiz in force
         except LookupError:
             return None
+        return material.in_force.content["title"], questions
 
 
 # The usual length of an event with a group's own quiz (the bank's quizzes set theirs).
