@@ -149,13 +149,15 @@ class Channel:
             if ids:
                 for s in changed:
                     forget_room(s)
-                now = utcnow()
                 for i in range(0, len(ids), 500):
                     rows = db.session.execute(select(Attempt, User.session_epoch)
                                               .join(User, User.id == Attempt.user_id)
                                               .where(Attempt.id.in_(ids[i:i + 500]))).all()
                     for attempt, epoch in rows:
-                        body = json.dumps(attempt_state(attempt, now), separators=(",", ":"))
+                        # Each state's own moment: a page counts starts_in_ms from when it
+                        # gets it, so a moment taken before the room's batches were read
+                        # would start the last pages of a large room late by that reading.
+                        body = json.dumps(attempt_state(attempt, utcnow()), separators=(",", ":"))
                         states[attempt.id] = (epoch or 0, f"data: {body}\n\n")
             db.session.remove()
         return seqs, states
