@@ -467,7 +467,8 @@ class Generator:
                             self.counts["stream_signed_out"] += 1
                             return
                         if data:
-                            await self.on_message(c, json.loads("\n".join(data)))
+                            at = (time.monotonic(), time.time())     # the page has it now
+                            await self.on_message(c, json.loads("\n".join(data)), at)
                         event, data = "message", []
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
                 self.counts[f"stream_error:{type(exc).__name__}"] += 1
@@ -483,7 +484,7 @@ class Generator:
         c.live = live
         c.flip.set()
 
-    async def on_message(self, c: Cand, s):
+    async def on_message(self, c: Cand, s, at):
         if "phase" not in s:
             # The number as the stream opened: if the page missed a change, it reads its state.
             if isinstance(s.get("v"), int) and s["v"] != c.v:
@@ -492,6 +493,7 @@ class Generator:
                     c.inbox.put_nowait(state)
             return
         self.counts[f"pushed_state:{c.phase}"] += 1
+        s["_at"] = at
         c.inbox.put_nowait(s)
 
     async def news(self, c: Cand, timeout, also=None):
@@ -527,7 +529,8 @@ class Generator:
         """A state the stream brought, while sitting: as a state read after a pulse."""
         if isinstance(state.get("v"), int):
             c.v = state["v"]
-        c.deadline = time.time() + state["remaining_ms"] / 1000
+        at = state.get("_at", (None, time.time()))[1]         # the time left as it came
+        c.deadline = at + state["remaining_ms"] / 1000
         c.synced = time.time()
         if state.get("phase") == "paused":
             self.counts["pushed_pause"] += 1
@@ -572,6 +575,7 @@ class Generator:
         if st != 200:
             return None
         b = json.loads(text)
+        b["_at"] = (time.monotonic(), time.time())
         c.deadline = time.time() + b["remaining_ms"] / 1000
         c.synced = time.time()
         return b
@@ -629,16 +633,21 @@ class Generator:
     async def started(self, c: Cand, state):
         """The page has the key: it opens the sealed questions at once, and shows the first
         at the start moment (now, or starts_in_ms from now on its own clock)."""
-        key_mono, key_wall = time.monotonic(), time.time()
+        # When the reply or the pushed message came, not when this task got to it: pushed
+        # keys come all at once, and this process's pages wait their turn on one loop.
+        key_mono, key_wall = state.get("_at") or (time.monotonic(), time.time())
         # The state's number can lag the pulse's by up to a second (each process reads the
         # room once a second): keep the newer, or the next pulse would read the state again.
         if state.get("v") is not None and (c.v is None or state["v"] > c.v):
             c.v = state["v"]
-        c.items = parse_items(unseal(c.sealed, state["key"]))
         lead = state["starts_in_ms"] / 1000
         c.key_at, c.starts_at = key_wall, key_wall + lead
         c.usable_at = max(c.starts_at, c.key_at)
         await asyncio.sleep(max(0.0, key_mono + lead - time.monotonic()))
+        # Opened here, after the wait, though the page opens them at once (in its own tab,
+        # off its main thread): done at once, this process's ~1,000 pages' decryptions
+        # (~0.5 ms each) would delay the reading of the later pages' keys, which no page has.
+        c.items = parse_items(unseal(c.sealed, state["key"]))
         if not c.items:
             self.counts["no_items_after_key"] += 1
             return False
