@@ -6,6 +6,8 @@ import secrets
 
 from flask import Flask
 
+from scoring.timing import CHANNEL_SIGNAL_LEAD_SECONDS, SIGNAL_LEAD_SECONDS
+
 from .core import home, security
 from .core.logs import configure_logging
 from .db.engine import pool_options
@@ -59,6 +61,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         SWEEP_INTERVAL_SECONDS=5,
         # json: one JSON object per line on stderr (`cbt serve`); text for a terminal.
         LOG_FORMAT=os.environ.get("LOG_FORMAT") or "text",
+        # The room's channel (app/channel): a port of the page's own host (`cbt serve`
+        # starts it there), or an address: a path a proxy routes to it, or a full URL.
+        CHANNEL_PORT=int(os.environ["CBT_CHANNEL_PORT"]) if os.environ.get("CBT_CHANNEL_PORT") else None,
+        CHANNEL_URL=os.environ.get("CBT_CHANNEL_URL") or None,
     )
     app.config.from_pyfile("config.py", silent=True)
     if test_config:
@@ -67,6 +73,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(app.instance_path)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
                           pool_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    # Pages that hear the signal pushed need a shorter lead than pages that pulse for it.
+    app.config.setdefault("SIGNAL_LEAD_SECONDS", CHANNEL_SIGNAL_LEAD_SECONDS if (
+        app.config["CHANNEL_PORT"] or app.config["CHANNEL_URL"]) else SIGNAL_LEAD_SECONDS)
     security.configure(app)
     configure_logging(app)      # first: its request id hook runs before any other
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):

@@ -5,6 +5,7 @@
     python bench/exam_load.py --candidates 2000 --think 10 --duration 300 --db postgresql --servers 2
     python bench/exam_load.py ... --db postgresql --servers 2 --kill-every 5
     python bench/exam_load.py ... --start self     # each candidate's own 開始 at T0, for comparison
+    python bench/exam_load.py ... --no-channel     # no room's channel: the pages pulse throughout
 
 What happens (every address is on loopback; every loop is bounded in count and time):
 
@@ -16,22 +17,34 @@ What happens (every address is on loopback; every loop is bounded in count and t
    self); a proctor user assigned to it; a second session (own start) used only for the
    saturation measurement; registrations.
 2. K app servers: `python -m app.cli serve` (gunicorn gthread workers, the deadline
-   sweeper on) on free loopback ports, all with the same SECRET_KEY, so any server accepts
-   any session cookie. Every request of every candidate goes to a random server. K > 1
+   sweeper on) on free loopback ports, each with its room's channel (app/channel, a child
+   of the gunicorn master, in its process group) on another free port (--channel-port;
+   --no-channel: none), all with the same SECRET_KEY, so any server accepts any session
+   cookie. Every request of every candidate goes to a random server; a page's stream goes
+   to the channel its page's state names (urls.events: the server that served it). K > 1
    servers share this machine's cores as K machines would not: each gets its share of
    workers (app.cli.default_workers(K)) unless --workers says otherwise.
 3. The lobby. Generator processes (asyncio + aiohttp) sign the candidates in (spread over
    the time before the start, as real candidates arrive) and each enters the lobby: POST
    start (the form is drawn, the clock waits), GET the lobby page (its `exam-state` JSON,
-   its CSRF token and the questions sealed, kept as the page keeps them). While waiting,
-   each page GETs `urls.pulse` every 3 s (+-20%, one at a time); when the room's number `v`
-   changes it GETs `urls.state`. Everyone waits --lobby-seconds once all are in (the
-   lobby's steady cost is measured meanwhile).
+   its CSRF token and the questions sealed, kept as the page keeps them). Then, as
+   exam.js's openChannel, the page opens its event stream (`urls.events`, when the state
+   has it: aiohttp GET with the session cookie, Accept: text/event-stream) and parses the
+   server-sent events (`data:` lines, a blank line ends an event, `retry:`, `event: ended`
+   = signed out). The first message is `{"v": N}`, the room's number as the stream opened:
+   if it differs from the page's, the page GETs `urls.state`. While the stream is open the
+   page sends nothing and waits for a pushed state. Without a stream (--no-channel), or
+   while it is lost, the page GETs `urls.pulse` every 3 s (+-20%, one at a time) and, when
+   the room's number `v` changes, `urls.state`; a lost stream is opened again 3 s later (a
+   refused one, not 200, never: EventSource gives up and the page pulses on). Everyone
+   waits --lobby-seconds once all are in (the lobby's steady cost is measured meanwhile).
 4. The start. --start signal: the run signs in as the proctor and POSTs
-   /room/<sid>/signal once; the app starts every waiting attempt SIGNAL_LEAD_SECONDS (5 s)
-   after the press, at one moment. Each page learns it from its next pulse and state read:
-   the state brings the key and `starts_in_ms`; the page opens the sealed questions with
-   the key at once and waits until the start moment on its own monotonic clock. Its first
+   /room/<sid>/signal once; the app starts every waiting attempt the signal's lead after
+   the press, at one moment: CHANNEL_SIGNAL_LEAD_SECONDS (1.5 s) with the channel,
+   SIGNAL_LEAD_SECONDS (5 s) without. Each page learns it from the state its stream pushes
+   (or from its next pulse and state read): the state brings the key and `starts_in_ms`;
+   the page opens the sealed questions with the key at once and waits until the start
+   moment on its own monotonic clock. Its first
    question is usable at max(the start moment, the moment it had the key). --start self:
    every candidate POSTs begin at T0 (the old storm's shape); the reply brings the key.
    The session closes --duration after the start, so every candidate's deadline is the
@@ -42,8 +55,10 @@ What happens (every address is on loopback; every loop is bounded in count and t
    page), re-reads the page on 409 stale, reads the state on 409 paused / not_started and
    waits, pings the position 15 s after moving to a question unless a save has stored it by
    then (every save carries its position), re-reads the remaining time when no save reply
-   has refreshed it for 60 s, pulses every 5 s (+-20%) and reads the state when `v`
-   changes, and at its deadline reads the state and opens the done page. It answers the
+   has refreshed it for 60 s, and while its stream is open takes each pushed state (the
+   remaining time, `v`, a pause) and pulses not at all; without an open stream it pulses
+   every 5 s (+-20%) and reads the state when `v` changes. At its deadline it reads the
+   state and opens the done page (its stream closes). It answers the
    questions in order with a think time around --think, changes about 10% of its answers,
    and is cut off by the deadline (a 409 deadline is expected, not an error).
 6. After the deadline the database is polled until every attempt is submitted and scored
@@ -65,10 +80,15 @@ by the candidates; `_gross` without that subtraction; both against
 `server_cpu_ms_per_bare` of the same run (`start_to_bare`, `start_gross_to_bare`).
 
 --kill-every S: from the start until every attempt is scored, every ~S seconds (uniform
-0.5S..1.5S) one random app server gets kill -9: either the whole server (gunicorn master
-and workers, as a crash of the machine's app process would) which is then started again on
-the same port, or one worker, which gunicorn replaces. Kills stop before the saturation
-phase.
+0.5S..1.5S) one random app server gets kill -9: either the whole server (gunicorn master,
+workers and its channel, as a crash of the machine's app process would) which is then
+started again on the same ports (`channel_back_after_kill_s_max`: until its channel
+answered again; its pages pulse meanwhile and reconnect), or one worker (never the
+channel), which gunicorn replaces. Kills stop before the saturation phase.
+
+The channel's figures: `streams_opened` (reconnections included), `streams_lost` (a stream
+that ended while its page was open), `pushed_states` (by where the page was: lobby, exam),
+`pulses_while_streaming` (0: the page does not pulse while its stream is open).
 
 The last line of output is one JSON object with the figures (see bench/README.md).
 """
@@ -106,6 +126,8 @@ PASSWORD = "bench-password-2025"
 POSITION_PING_S = 15.0         # exam.js POSITION_PING_MS
 LOBBY_PULSE_S = 3.0            # the page's pulse while waiting in the lobby
 EXAM_PULSE_S = 5.0             # the page's pulse while sitting
+STREAM_RETRY_S = 3.0           # EventSource's reconnection delay (the channel's `retry:`)
+STREAM_READ_S = 45.0           # the channel sends a heartbeat every 15 s: silence this long is a lost stream
 PULSE_JITTER = 0.2             # each pulse interval +-20%, so pages do not ask in step
 PROCTOR = "benchproctor"
 START_WINDOW_S = 120.0         # CPU is sampled this long after the press (start figures)
@@ -204,7 +226,8 @@ def random_response(qtype, values, rng, avoid=None):
 class Cand:
     __slots__ = ("username", "cookies", "csrf", "attempt", "urls", "seq", "items", "deadline",
                  "acked", "unacked", "give_up_at", "done", "rng", "current", "stored_pos", "synced",
-                 "sealed", "v", "phase", "key_at", "starts_at", "usable_at", "heard_at")
+                 "sealed", "v", "phase", "key_at", "starts_at", "usable_at", "heard_at",
+                 "live", "flip", "inbox", "stream")
 
     def __init__(self, username, seed):
         self.username = username
@@ -230,6 +253,10 @@ class Cand:
         self.starts_at = None        # wall clock: the start moment as this page computed it
         self.usable_at = None        # wall clock: max(starts_at, key_at)
         self.heard_at = 0.0          # when a pulse or a save's reply last gave the room's number
+        self.live = False            # the room's channel stream is open (no pulses meanwhile)
+        self.flip = None             # asyncio.Event: `live` changed
+        self.inbox = None            # asyncio.Queue of states the stream brought
+        self.stream = None           # the stream's task
 
     def cookie_header(self):
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -372,10 +399,14 @@ class Generator:
             self.counts[f"signin_failed:{exc}"[:60]] += 1
             entered = False
         self._accounted()
-        if not entered or not await self.wait_start(c):
-            c.done = True
-            return
-        await self.sit(c)
+        try:
+            if not entered or not await self.wait_start(c):
+                c.done = True
+                return
+            await self.sit(c)
+        finally:
+            if c.stream is not None:        # the page is left: its stream closes
+                c.stream.cancel()
 
     async def enter_lobby(self, c: Cand, session_id, record=True):
         """POST start (the form is drawn, the clock waits) and GET the lobby page: its state,
@@ -393,7 +424,116 @@ class Generator:
         if record:
             self.lobby_lat.append((time.perf_counter() - t) * 1000)
         c.phase = "lobby"
+        if record and self.cfg.get("channel", True) and c.urls.get("events"):
+            c.flip, c.inbox = asyncio.Event(), asyncio.Queue()
+            c.stream = asyncio.ensure_future(self.channel_stream(c))
         return True
+
+    # ---- the room's channel (exam.js openChannel) --------------------------------------
+    async def channel_stream(self, c: Cand):
+        """The page's EventSource on `urls.events`, for as long as the page is open: every
+        state it brings goes to `c.inbox`; `c.live` says whether it is open (the page does
+        not pulse meanwhile). A lost stream is opened again after the `retry:` delay (3 s);
+        a refusal (not 200) ends it for good, as EventSource does, and the page pulses on."""
+        aiohttp = self.aiohttp
+        retry = STREAM_RETRY_S
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=STREAM_READ_S)
+        while not c.done:
+            opened = False
+            try:
+                async with self.http.get(c.urls["events"], timeout=timeout, headers={
+                        "Cookie": c.cookie_header(), "Accept": "text/event-stream"}) as resp:
+                    if resp.status != 200 or not resp.headers.get(
+                            "Content-Type", "").startswith("text/event-stream"):
+                        self.counts[f"stream_refused:{resp.status}"] += 1
+                        return
+                    opened = True
+                    self.counts["streams_opened"] += 1
+                    self._set_live(c, True)
+                    event, data = "message", []
+                    async for raw in resp.content:
+                        line = raw.decode("utf-8").rstrip("\r\n")
+                        if line:
+                            name, _, value = line.partition(":")
+                            value = value[1:] if value.startswith(" ") else value
+                            if name == "data":
+                                data.append(value)
+                            elif name == "event":
+                                event = value
+                            elif name == "retry" and value.isdigit():
+                                retry = int(value) / 1000
+                            continue                     # a comment (heartbeat) or a field
+                        if data and event == "ended":    # signed out: the page is blocked
+                            self.counts["stream_signed_out"] += 1
+                            return
+                        if data:
+                            at = (time.monotonic(), time.time())     # the page has it now
+                            await self.on_message(c, json.loads("\n".join(data)), at)
+                        event, data = "message", []
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+                self.counts[f"stream_error:{type(exc).__name__}"] += 1
+            finally:
+                if opened:
+                    self._set_live(c, False)
+                    if not c.done:
+                        self.counts["streams_lost"] += 1
+            if not c.done:
+                await asyncio.sleep(retry)
+
+    def _set_live(self, c: Cand, live: bool):
+        c.live = live
+        c.flip.set()
+
+    async def on_message(self, c: Cand, s, at):
+        if "phase" not in s:
+            # The number as the stream opened: if the page missed a change, it reads its state.
+            if isinstance(s.get("v"), int) and s["v"] != c.v:
+                state = await self.read_state(c, "state_on_stream_open")
+                if state is not None:
+                    c.inbox.put_nowait(state)
+            return
+        self.counts[f"pushed_state:{c.phase}"] += 1
+        s["_at"] = at
+        c.inbox.put_nowait(s)
+
+    async def news(self, c: Cand, timeout, also=None):
+        """Wait up to `timeout` s (None: no limit) for a state from the stream (returned),
+        the stream opening or closing ("flip"), or the event `also` ("also"); None when the
+        time is up. Without a stream only the time or `also` can end the wait."""
+        if c.inbox is not None and not c.inbox.empty():
+            return c.inbox.get_nowait()
+        waits = {}
+        if c.inbox is not None:
+            c.flip.clear()
+            waits[asyncio.ensure_future(c.inbox.get())] = "state"
+            waits[asyncio.ensure_future(c.flip.wait())] = "flip"
+        if also is not None:
+            waits[asyncio.ensure_future(also.wait())] = "also"
+        if not waits:
+            await asyncio.sleep(timeout)
+            return None
+        try:
+            done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        for w, what in waits.items():
+            if w in done and what == "state":
+                return w.result()
+        for w, what in waits.items():
+            if w in done:
+                return what
+        return None
+
+    def take_state(self, c: Cand, state):
+        """A state the stream brought, while sitting: as a state read after a pulse."""
+        if isinstance(state.get("v"), int):
+            c.v = state["v"]
+        at = state.get("_at", (None, time.time()))[1]         # the time left as it came
+        c.deadline = at + state["remaining_ms"] / 1000
+        c.synced = time.time()
+        if state.get("phase") == "paused":
+            self.counts["pushed_pause"] += 1
 
     async def open_page(self, c: Cand, path, kind="page"):
         st, html, loc = await self.call(c, "GET", path, kind=kind)
@@ -415,6 +555,8 @@ class Generator:
     async def pulse(self, c: Cand):
         """GET the pulse once (not retried: the next one comes a few seconds later); the
         room's control sequence, or None."""
+        if c.live:                  # never, if the page is followed (counted to be sure)
+            self.counts["pulses_while_streaming"] += 1
         t = time.perf_counter()
         st, text, _ = await self.call(c, "GET", c.urls["pulse"], kind="pulse", retry=False)
         ms = (time.perf_counter() - t) * 1000
@@ -433,37 +575,44 @@ class Generator:
         if st != 200:
             return None
         b = json.loads(text)
+        b["_at"] = (time.monotonic(), time.time())
         c.deadline = time.time() + b["remaining_ms"] / 1000
         c.synced = time.time()
         return b
 
     async def wait_start(self, c: Cand):
-        """The lobby: pulse every 3 s (+-20%), one at a time; when the room's number changes,
-        read the state, and once it brings the key, wait for the start moment it gives.
+        """The lobby: while the page's stream is open, wait for the state it pushes; while
+        not, pulse every 3 s (+-20%), one at a time, and when the room's number changes read
+        the state. Once a state brings the key, wait for the start moment it gives.
         --start self: at T0, POST begin instead (the candidate's own 開始). True once the
         first question is usable."""
         rng = c.rng
         c.give_up_at = time.time() + 3600                  # bounded wait in the lobby
+        also = self.t0_set if self.cfg["start"] == "self" else None
         while time.time() < c.give_up_at:
             if self.cfg["start"] == "self" and self.t0 is not None:
                 await asyncio.sleep(max(0.0, self.t0 - time.time()))
                 return await self.begin(c)
-            delay = jittered(LOBBY_PULSE_S, rng)
-            if self.cfg["start"] == "self":
-                try:
-                    await asyncio.wait_for(self.t0_set.wait(), delay)
+            # The stream open: no pulse (exam.js clears its timer); a stream opened or lost
+            # meanwhile ends the wait, and a lost one starts a fresh beat.
+            news = await self.news(c, max(0.0, c.give_up_at - time.time()) if c.live
+                                   else jittered(LOBBY_PULSE_S, rng), also)
+            if news in ("also", "flip"):
+                continue
+            if news is None:
+                if c.live:
                     continue
-                except asyncio.TimeoutError:
-                    pass
+                v = await self.pulse(c)
+                if v is None or v == c.v:
+                    continue
+                state = await self.read_state(c, "state_on_pulse")
+                if state is None:
+                    continue
+                c.v = v
             else:
-                await asyncio.sleep(delay)
-            v = await self.pulse(c)
-            if v is None or v == c.v:
-                continue
-            state = await self.read_state(c, "state_on_pulse")
-            if state is None:
-                continue
-            c.v = v
+                state = news                            # pushed, or read as the stream opened
+                if isinstance(state.get("v"), int):
+                    c.v = state["v"]
             if state["finished"]:
                 return False
             if state["key"]:
@@ -484,16 +633,21 @@ class Generator:
     async def started(self, c: Cand, state):
         """The page has the key: it opens the sealed questions at once, and shows the first
         at the start moment (now, or starts_in_ms from now on its own clock)."""
-        key_mono, key_wall = time.monotonic(), time.time()
+        # When the reply or the pushed message came, not when this task got to it: pushed
+        # keys come all at once, and this process's pages wait their turn on one loop.
+        key_mono, key_wall = state.get("_at") or (time.monotonic(), time.time())
         # The state's number can lag the pulse's by up to a second (each process reads the
         # room once a second): keep the newer, or the next pulse would read the state again.
         if state.get("v") is not None and (c.v is None or state["v"] > c.v):
             c.v = state["v"]
-        c.items = parse_items(unseal(c.sealed, state["key"]))
         lead = state["starts_in_ms"] / 1000
         c.key_at, c.starts_at = key_wall, key_wall + lead
         c.usable_at = max(c.starts_at, c.key_at)
         await asyncio.sleep(max(0.0, key_mono + lead - time.monotonic()))
+        # Opened here, after the wait, though the page opens them at once (in its own tab,
+        # off its main thread): done at once, this process's ~1,000 pages' decryptions
+        # (~0.5 ms each) would delay the reading of the later pages' keys, which no page has.
+        c.items = parse_items(unseal(c.sealed, state["key"]))
         if not c.items:
             self.counts["no_items_after_key"] += 1
             return False
@@ -594,14 +748,27 @@ class Generator:
             c.v = v
 
     async def pulse_exam_loop(self, c: Cand):
-        """While sitting, the page asks for the pulse 5 s (+-20%) after it last heard the
-        room's number (from a pulse or a save's reply, as exam.js) and reads its state when
-        the number changes (a proctor acted)."""
+        """While sitting, with the stream open, the page takes each state it pushes and asks
+        nothing. Without it, it asks for the pulse 5 s (+-20%) after it last heard the room's
+        number (from a pulse or a save's reply, as exam.js) and reads its state when the
+        number changes (a proctor acted); a lost stream starts a fresh beat."""
         c.heard_at = time.time()
         while not c.done:
             wait = jittered(EXAM_PULSE_S, c.rng)
-            while not c.done and (left := c.heard_at + wait - time.time()) > 0:
-                await asyncio.sleep(left)
+            while not c.done:
+                if c.live:
+                    news = await self.news(c, None)
+                    if isinstance(news, dict):
+                        self.take_state(c, news)
+                    elif not c.live:
+                        c.heard_at, wait = time.time(), jittered(EXAM_PULSE_S, c.rng)
+                    continue
+                left = c.heard_at + wait - time.time()
+                if left <= 0:
+                    break
+                news = await self.news(c, left)
+                if isinstance(news, dict):
+                    self.take_state(c, news)
             if c.done:
                 return
             v = await self.pulse(c)
@@ -808,19 +975,29 @@ def pids_cpu_s(pids) -> float:
 
 
 class Servers:
-    """K `cbt serve` processes on loopback, each in its own process group."""
+    """K `cbt serve` processes on loopback, each in its own process group, each with its
+    room's channel (a child of the gunicorn master, in its group) unless channel=False."""
 
-    def __init__(self, k, env, workers, threads, logdir):
+    def __init__(self, k, env, workers, threads, logdir, channel=True):
         self.env, self.workers, self.threads, self.logdir = env, workers, threads, logdir
-        self.ports = [free_port() for _ in range(k)]
+        ports = set()
+        while len(ports) < (2 * k if channel else k):   # distinct: free_port may say one twice
+            ports.add(free_port())
+        ports = list(ports)
+        self.ports = ports[:k]
+        self.channel_ports = ports[k:] if channel else []
         self.procs = [None] * k
         self.starts = 0
         self.lock = threading.Lock()
         self.retired_cpu = 0.0       # of killed servers, read just before the kill
+        self.channel_back_s = []     # after each whole-server kill: seconds until its channel answered
+        self.channel_not_back = 0
 
     def start(self, i):
         cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
                "--port", str(self.ports[i])]
+        cmd += ["--channel-port", str(self.channel_ports[i])] if self.channel_ports \
+            else ["--no-channel"]
         if self.workers:
             cmd += ["--workers", str(self.workers)]
         if self.threads:
@@ -834,8 +1011,20 @@ class Servers:
     def start_all(self):
         for i in range(len(self.ports)):
             self.start(i)
+        self.wait_all(60)
+
+    def wait_all(self, seconds):
         for port in self.ports:
-            wait_healthy(port, 60)
+            wait_healthy(port, seconds)
+        for port in self.channel_ports:
+            wait_healthy(port, seconds, "/channel/healthz")
+
+    def _channel_back(self, i, t_kill):
+        try:
+            wait_healthy(self.channel_ports[i], 60, "/channel/healthz")
+            self.channel_back_s.append(round(time.time() - t_kill, 2))
+        except RuntimeError:
+            self.channel_not_back += 1
 
     @property
     def bases(self):
@@ -851,12 +1040,17 @@ class Servers:
             except ProcessLookupError:
                 pass
             p.wait()
+            t_kill = time.time()
             self.start(i)
+        if self.channel_ports:            # the channel comes back with its server
+            threading.Thread(target=self._channel_back, args=(i, t_kill), daemon=True).start()
 
     def kill_worker(self, i):
-        """kill -9 one gunicorn worker of server i (the master starts another)."""
+        """kill -9 one gunicorn worker of server i (the master starts another); never the
+        room's channel, the master's other child (`app.cli channel`), which nobody restarts."""
         with self.lock:
-            kids = children(self.procs[i].pid)
+            # The subcommand as an argument of its own: the workers' `--channel-port` is not.
+            kids = [k for k in children(self.procs[i].pid) if "channel" not in cmdline(k)]
             if not kids:
                 return False
             try:
@@ -942,18 +1136,27 @@ def children(pid):
     return kids
 
 
-def wait_healthy(port, seconds):
+def cmdline(pid) -> list[str]:
+    """A process's arguments ([] once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def wait_healthy(port, seconds, path="/healthz"):
     import urllib.request
     end = time.time() + seconds
     while time.time() < end:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not become healthy")
+    raise RuntimeError(f"server on port {port} did not become healthy ({path})")
 
 
 def setup_database(url, instance, n, duration, fast_hash=False, start_mode="self"):
@@ -1260,6 +1463,9 @@ def main(argv=None):
     ap.add_argument("--lobby-seconds", type=float, default=10.0,
                     help="how long everyone waits in the lobby before the start (its pulses' "
                          "steady cost is measured over this time)")
+    ap.add_argument("--channel", action=argparse.BooleanOptionalAction, default=True,
+                    help="the room's channel beside each server (cbt serve's default); with "
+                         "--no-channel the pages pulse throughout, as before it")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     args = ap.parse_args(argv)
@@ -1298,6 +1504,8 @@ def main(argv=None):
         env = dict(os.environ, DATABASE_URL=url, CBT_INSTANCE=instance,
                    SECRET_KEY="bench-" + uuid.uuid4().hex, CBT_LOGIN_RATE_LIMIT="off",
                    PYTHONPATH=str(ROOT))
+        for name in ("CBT_CHANNEL_PORT", "CBT_CHANNEL_URL"):    # cbt serve's own say only
+            env.pop(name, None)
         if args.threads is None:
             from app.cli.server import DEFAULT_THREADS
             args.threads = DEFAULT_THREADS      # reported with the figures
@@ -1306,13 +1514,13 @@ def main(argv=None):
             # the cores, as it would on its own (README, "Several app servers").
             from app.cli.server import default_workers
             args.workers = default_workers(args.servers)
-        servers = Servers(args.servers, env, args.workers, args.threads, tmp)
+        servers = Servers(args.servers, env, args.workers, args.threads, tmp, args.channel)
         servers.start_all()
-        log("servers up on ports", servers.ports)
+        log("servers up on ports", servers.ports, "channels on", servers.channel_ports)
 
         cfg = {"bases": servers.bases, "think": args.think, "seed": args.seed,
                "give_up_at": float("inf"), "pings": not args.no_position_pings,
-               "start": args.start}
+               "start": args.start, "channel": args.channel}
         ctx = mp.get_context("spawn")
         pipes = []
         g = max(1, min(args.generators, len(names)))
@@ -1350,11 +1558,13 @@ def main(argv=None):
         dbh = Db(url)
         cpu_exam0 = servers.cpu_s()
         if args.start == "signal":
-            # The room's deadline: the start comes SIGNAL_LEAD_SECONDS after the press, and
-            # the session's window closes --duration after that, so that every attempt's
-            # deadline is this one instant (the window cuts the duration a few ms short).
-            from scoring.timing import SIGNAL_LEAD_SECONDS
-            deadline = time.time() + SIGNAL_LEAD_SECONDS + args.duration
+            # The room's deadline: the start comes the signal's lead after the press (shorter
+            # with the channel: app/__init__.py), and the session's window closes --duration
+            # after that, so that every attempt's deadline is this one instant (the window
+            # cuts the duration a few ms short).
+            from scoring.timing import CHANNEL_SIGNAL_LEAD_SECONDS, SIGNAL_LEAD_SECONDS
+            lead = CHANNEL_SIGNAL_LEAD_SECONDS if args.channel else SIGNAL_LEAD_SECONDS
+            deadline = time.time() + lead + args.duration
             dbh.set_closes_at(session_id, datetime.fromtimestamp(deadline, timezone.utc)
                               .replace(tzinfo=None))
             for pipe in pipes:
@@ -1366,6 +1576,9 @@ def main(argv=None):
                 raise SystemExit(f"the signal was refused: {st} {text[:300]}")
             reply = json.loads(text)
             t_announced = parse_utc(reply["start_at"])
+            if abs(reply["starts_in_ms"] / 1000 - lead) > 0.5:
+                log(f"the signal's lead is {reply['starts_in_ms']} ms, not the {lead} s expected: "
+                    "the deadline is not the room's one instant")
             log(f"signal given: start in {reply['starts_in_ms']} ms, deadline at "
                 f"start+{deadline - t_announced:.1f}s")
         else:
@@ -1431,8 +1644,7 @@ def main(argv=None):
         stop_kills.set()
         if kt:
             kt.join(args.kill_every * 2 + 30)
-            for port in servers.ports:
-                wait_healthy(port, 60)
+            servers.wait_all(60)
         log("exam phase done; kills:", dict(kills))
         sampler.stop.set()
 
@@ -1591,6 +1803,16 @@ def main(argv=None):
             # Between each candidate's start and its deadline: what its page sent.
             "exam_requests_by_kind": dict(sorted(exam_kinds.items())),
             "pulse_share_exam": round(exam_kinds["pulse"] / max(1, sum(exam_kinds.values())), 3),
+            # The room's channel: streams opened (reconnections included) and lost, states it
+            # pushed by where the page was, pulses sent while a stream was open (0 expected).
+            "channel": args.channel,
+            "streams_opened": counts.get("streams_opened", 0),
+            "streams_lost": counts.get("streams_lost", 0),
+            "pushed_states": {k.split(":", 1)[1]: v for k, v in counts.items()
+                              if k.startswith("pushed_state:")},
+            "pulses_while_streaming": counts.get("pulses_while_streaming", 0),
+            "channel_back_after_kill_s_max": max(servers.channel_back_s, default=None),
+            "channel_not_back_after_kill": servers.channel_not_back,
             "save_p50_ms": pct(save_lat, 50), "save_p95_ms": pct(save_lat, 95),
             "save_p99_ms": pct(save_lat, 99), "save_max_ms": pct(save_lat, 100),
             "saves_during_exam": len(save_lat),

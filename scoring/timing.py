@@ -10,6 +10,9 @@ from datetime import datetime, timedelta
 # moment before it comes (it asks every few seconds) and starts at that same moment,
 # as a paper exam starts on 「始め」.
 SIGNAL_LEAD_SECONDS = 5
+# The same where the room's channel pushes the signal to every page (app/channel) within
+# a fraction of a second: the lead only has to cover the push and the page's own start.
+CHANNEL_SIGNAL_LEAD_SECONDS = 1.5
 
 
 def extra_seconds(duration_minutes: int, extra_minutes: int = 0, extra_percent: int = 0) -> int:

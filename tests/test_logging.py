@@ -198,7 +198,7 @@ class Served:
     `with Served(app, tmp_path, *options) as s: s.call(path)`, then `s.out`, `s.err`."""
 
     def __init__(self, app, tmp_path, *options):
-        self.port, self.tmp = free_port(), tmp_path
+        self.port, self.channel_port, self.tmp = free_port(), free_port(), tmp_path
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "CBT_ACCESS_LOG")}
         env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], CBT_INSTANCE=str(tmp_path / "srv"),
@@ -210,7 +210,8 @@ class Served:
         self._err = open(self.tmp / "stderr", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1", "--threads", "2", *self.options],
+             "--workers", "1", "--threads", "2", "--channel-port", str(self.channel_port),
+             *self.options],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=self._err,
             stdin=subprocess.DEVNULL, start_new_session=True)
         try:
@@ -245,6 +246,31 @@ class Served:
         form = urlencode({"csrf_token": token, "username": username,
                           "password": DEMO_PASSWORD}).encode()
         return self.call("/login", data=form)
+
+
+def test_cbt_serve_starts_the_rooms_channel_and_stops_it(app, tmp_path):
+    with Served(app, tmp_path) as served:
+        channel = f"http://127.0.0.1:{served.channel_port}/channel/healthz"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(channel, timeout=5) as resp:
+                    assert json.loads(resp.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the channel never answered"
+                time.sleep(0.2)
+        status, page, _ = served.sign_in("candidate1")
+        assert status == 200
+    # Stopped with the server: nothing answers on its port any more.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(channel, timeout=2).close()
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the channel outlived its server"
+        time.sleep(0.2)
 
 
 def test_cbt_serve_writes_json_access_and_error_lines(app, tmp_path):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import click
 
@@ -48,13 +50,17 @@ def default_workers(servers_here: int = 1) -> int:
               default="json",
               envvar="LOG_FORMAT", show_default=True, show_envvar=True,
               help="stderr log lines: one JSON object each, or text for a terminal")
+@click.option("--channel-port", type=int, default=None,
+              help="the room's channel (server-sent events for the exam pages; default: PORT + 1)")
+@click.option("--channel/--no-channel", default=True, show_default=True,
+              help="without it, the exam pages ask for the room's state every few seconds")
 @click.option("--access-log", type=click.Choice(["full", "quiet"], case_sensitive=False),
               default="full", envvar="CBT_ACCESS_LOG", show_default=True, show_envvar=True,
               help="quiet: no line for a static file or an open page's own background request "
                    "(pulse, state, position, answer save) that succeeded")
 def serve(host: str, port: int, workers: int | None, threads: int, keepalive: int,
-          log_format: str, access_log: str) -> None:
-    """Run the engine under gunicorn, as in production."""
+          log_format: str, access_log: str, channel_port: int | None, channel: bool) -> None:
+    """Run the engine under gunicorn, as in production, and the room's channel beside it."""
     from gunicorn.app.base import BaseApplication
 
     from ..core.logs import GunicornLogger
@@ -64,6 +70,13 @@ def serve(host: str, port: int, workers: int | None, threads: int, keepalive: in
     os.environ["LOG_FORMAT"] = log_format
     os.environ["CBT_ACCESS_LOG"] = access_log
     os.environ["CBT_THREADS"] = str(threads)        # its connection pool (create_app)
+    if channel:
+        channel_port = channel_port or port + 1
+        os.environ["CBT_CHANNEL_PORT"] = str(channel_port)       # the pages' address of it
+        # A child of this process (the gunicorn master), in its process group: it stops
+        # with the server, and by itself if the server is killed (it watches its parent).
+        subprocess.Popen([sys.executable, "-m", "app.cli", "channel", "--host", host,
+                          "--port", str(channel_port), "--parent", str(os.getpid())])
 
     class Server(BaseApplication):
         def load_config(self):
@@ -84,5 +97,18 @@ def serve(host: str, port: int, workers: int | None, threads: int, keepalive: in
             from .. import create_app
             return create_app({"SWEEPER": True})
 
-    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) x {threads} thread(s)")
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) x {threads} thread(s)"
+               + (f"; the room's channel on port {channel_port}" if channel else ""))
     Server().run()
+
+
+@main.command("channel")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.option("--parent", type=int, default=None, hidden=True,
+              help="stop when this process is gone (set by `cbt serve`)")
+def channel(host: str, port: int, parent: int | None) -> None:
+    """The room's channel alone (`cbt serve` starts it): one process holds every exam page's
+    event stream. Behind a proxy, route /channel/ to it and set CBT_CHANNEL_URL=/channel."""
+    from ..channel.server import run
+    run(host, port, parent=parent)

@@ -11,9 +11,11 @@ from scoring.choice_positions import to_positions
 from scoring.timing import extra_seconds, remaining_ms
 
 from ..auth.routes import role_required, session_user
+from ..channel.links import connect_origin, events_url
 from ..core import audit
 from ..core.errors import error_response
 from ..core.logs import ENVIRON_USER_ID
+from ..core.security import CONTENT_SECURITY_POLICY
 from ..db.writegate import write_gate
 from ..extensions import db
 from ..models import Attempt, ExamSession, Registration, SessionDetail, latest_steps, utcnow
@@ -153,7 +155,8 @@ def sit(attempt_id: int):
                        "begin": url_for(".begin", attempt_id=attempt.id),
                        "position": url_for(".position", attempt_id=attempt.id),
                        "confirm": url_for(".confirm", attempt_id=attempt.id),
-                       "done": url_for(".done", attempt_id=attempt.id)})
+                       "done": url_for(".done", attempt_id=attempt.id),
+                       "events": events_url(attempt.id)})
     waiting = state["phase"] == "lobby" or state["starts_in_ms"]
     sealed = None
     if waiting:
@@ -168,11 +171,17 @@ def sit(attempt_id: int):
     # Read afresh, not from the per-second cache: a candidate entering just after the signal
     # starts on their own, and must not be told to wait for a signal already given.
     detail = db.session.get(SessionDetail, session.id) if waiting else None
-    return render_template("candidate/sit.html", attempt=attempt, items=items,
+    page = render_template("candidate/sit.html", attempt=attempt, items=items,
                            questions=questions, sealed_json=_script_json(sealed) if sealed else None,
                            state_json=_script_json(state),
                            start_mode=detail.start_mode if detail else room(session.id).start_mode,
                            signal_given=bool(detail and detail.signal_at), extra_seconds=extra)
+    origin = connect_origin(state["urls"]["events"])
+    if origin is None:
+        return page
+    # The channel on another port of this host: the page may connect there too.
+    return page, {"Content-Security-Policy": CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", f"connect-src 'self' {origin}")}
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")

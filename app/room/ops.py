@@ -12,9 +12,11 @@ change of an attempt is a conditional UPDATE on the value it read, so two procto
 proctor and the sweeper) acting at once cannot both win."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
 from scoring import access, controlchars
@@ -113,7 +115,7 @@ def _attempt_of(session: ExamSession, user_id: int) -> Attempt | None:
 
 def give_signal(session: ExamSession, by: User, now: datetime) -> datetime:
     """The proctor's 開始 in a room that starts on the signal: every attempt waiting in the
-    lobby starts SIGNAL_LEAD_SECONDS from now, each with its own extra time; a candidate who
+    lobby starts the app's SIGNAL_LEAD_SECONDS from now (shorter with the room's channel), each with its own extra time; a candidate who
     enters later starts on their own. Returns the start."""
     detail = room_detail(session)
     if detail.start_mode != "signal":
@@ -124,11 +126,11 @@ def give_signal(session: ExamSession, by: User, now: datetime) -> datetime:
         raise RoomError("会場全体が一時中断中です。先に再開してください。")
     if not session.is_open(now):
         raise RoomError("受検期間外のため開始できません。")
-    start = now + timedelta(seconds=SIGNAL_LEAD_SECONDS)
+    lead = current_app.config["SIGNAL_LEAD_SECONDS"]
+    start = now + timedelta(seconds=lead)
     detail.signal_at = start
     started = begin_waiting(session, start)
-    _log(session.id, "signal", f"開始の合図（{started}名）", by, seconds=SIGNAL_LEAD_SECONDS,
-         now=now)
+    _log(session.id, "signal", f"開始の合図（{started}名）", by, seconds=math.ceil(lead), now=now)
     _changed(session.id)
     return start
 
@@ -378,7 +380,7 @@ def sheet_events(attempt: Attempt) -> list[RoomEvent]:
     """The room's log on a candidate's review sheet: their own events (notes included), and
     the room's while their attempt ran, from the signal that started it to the submission
     (a fire alarm's pause, time given to everyone)."""
-    since = attempt.started_at - timedelta(seconds=SIGNAL_LEAD_SECONDS)
+    since = attempt.started_at - timedelta(seconds=SIGNAL_LEAD_SECONDS)     # the longest lead
     room_wide = and_(RoomEvent.user_id.is_(None), RoomEvent.action != "access_code",
                      RoomEvent.at >= since)
     if attempt.submitted_at is not None:

@@ -6,13 +6,12 @@ ops.py. Only the session's proctors, the vice-chair and the chair get in (may_pr
 anyone else is refused and logged, as on every route."""
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from scoring.eligibility import LEVEL_NAMES
 from scoring.jpdate import to_jst
-from scoring.timing import SIGNAL_LEAD_SECONDS
 
 from ..auth.routes import role_required
 from ..core import audit
@@ -170,7 +169,7 @@ def room(session_id: int):
         max_minutes=MAX_MINUTES, max_reason=MAX_REASON,
         level_name=LEVEL_NAMES.get(session.level, session.level),
         affiliations=sorted({s["affiliation"] for s in rows if s["affiliation"]}),
-        lead_seconds=SIGNAL_LEAD_SECONDS)
+        lead_seconds=current_app.config["SIGNAL_LEAD_SECONDS"])
 
 
 @bp.get("/<int:session_id>/state")

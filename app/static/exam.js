@@ -8,8 +8,10 @@
 // acknowledged, so the server can refuse a stale tab, and a client id, so a retry after a
 // lost response is recognised instead of stored twice. The countdown runs from the
 // server's remaining time and the monotonic clock, never the device's wall clock.
-// A proctor's action (a pause, time given, the end) changes the room's number, which the
-// page asks for every few seconds (the pulse); when it changes the page reads its state.
+// A proctor's action (a pause, time given, the end, the signal) changes the room's number.
+// Where the room's channel runs (app/channel), the page holds one event stream and is
+// pushed its state when the number changes; without it, or while the stream is down, the
+// page asks for the number every few seconds (the pulse) and reads its state on a change.
 (function () {
   "use strict";
   var state = JSON.parse(document.getElementById("exam-state").textContent);
@@ -43,6 +45,7 @@
   function block(message) {
     stopped = true;
     clearTimeout(pulseTimer);
+    closeChannel();
     $("blocker-msg").textContent = message;
     $("blocker").hidden = false;
     // The page behind the notice can be neither tabbed to nor tapped: only 再読み込み.
@@ -58,7 +61,7 @@
   // does an expired sign-in), or the room's access rules (network, Safe Exam Browser).
   function refusedForGood(r) {
     if (r.status === 401 || r.body.error === "csrf") {
-      block("ログインが終了しています（有効期限切れ、または別の端末への移動）。再読み込みしてログインし直してください。解答は保存されています。");
+      block(SIGNED_OUT);
       return true;
     }
     if (r.status === 403) {
@@ -80,7 +83,7 @@
   var pulseTimer = null;
   function schedulePulse() {
     clearTimeout(pulseTimer);
-    if (stopped) return;
+    if (stopped || channelLive) return;
     var every = started ? 5000 : 3000;
     pulseTimer = setTimeout(pulse, every * (0.8 + Math.random() * 0.4));
   }
@@ -92,6 +95,7 @@
     else schedulePulse();
   }
   function pulse() {
+    pulseTimer = null;
     request("GET", state.urls.pulse).then(function (r) {
       if (r.status === 200 && r.body.ok) {
         if (r.body.v !== state.v) return readState(true);
@@ -99,6 +103,43 @@
         refusedForGood(r);
       }
     }).catch(function () { /* offline: ask again at the next beat */ }).then(schedulePulse);
+  }
+
+  // ---- the room's channel -------------------------------------------------------------
+  // While the stream is open, nothing is asked: the state comes when it changes. The
+  // browser opens the stream again by itself after a loss; the pulse covers the gap.
+  var channel = null, channelLive = false;
+  var SIGNED_OUT = "ログインが終了しています（有効期限切れ、または別の端末への移動）。再読み込みしてログインし直してください。解答は保存されています。";
+  function openChannel() {
+    if (!state.urls.events || !window.EventSource || stopped) return;
+    channel = new EventSource(state.urls.events, { withCredentials: true });
+    channel.onopen = function () { channelLive = true; clearTimeout(pulseTimer); pulseTimer = null; };
+    channel.onmessage = function (e) {
+      var s;
+      try { s = JSON.parse(e.data); } catch (err) { return; }
+      channelLive = true;
+      clearTimeout(pulseTimer);
+      pulseTimer = null;
+      if (stopped) return;
+      if (s.phase === undefined) {      // the number as the stream opened
+        if (typeof s.v === "number" && s.v !== state.v) readState(true).catch(function () {});
+        return;
+      }
+      lastSync = performance.now();
+      apply(s, performance.now(), true);
+    };
+    channel.addEventListener("ended", function () { block(SIGNED_OUT); });
+    channel.onerror = function () {
+      channelLive = false;
+      if (channel.readyState === 2) channel = null;     // refused: the pulse says why
+      // Every failed reconnection lands here: the beat already set is kept.
+      if (!pulseTimer) schedulePulse();
+    };
+  }
+  function closeChannel() {
+    if (channel) channel.close();
+    channel = null;
+    channelLive = false;
   }
 
   var lastSync = performance.now();
@@ -481,6 +522,7 @@
   function finish(message) {
     stopped = true;
     clearTimeout(pulseTimer);
+    closeChannel();
     sections.forEach(function (s) {
       s.querySelectorAll("input").forEach(function (i) { i.disabled = true; });
     });
@@ -685,11 +727,13 @@
   // Test hook and diagnostics: how many saves are waiting, typed text not yet queued
   // included.
   window.cbtPendingSaves = function () { return queue.length + Object.keys(typing).length; };
+  window.cbtChannelLive = function () { return channelLive; };
 
   if (state.phase === "finished") {
     location.href = state.urls.done;
   } else {
     if (lobbyEl) lobbyInit(); else startExam(state, false);
+    openChannel();
     schedulePulse();
   }
 })();
