@@ -29,6 +29,10 @@ BANKS = ROOT / "question_banks"
 # The suite runs on SQLite by default and on PostgreSQL when CBT_TEST_DATABASE_URL names a
 # server (`make test` does both): each test gets its own database either way.
 PG_URL = os.environ.get("CBT_TEST_DATABASE_URL", "")
+# Browser tests of pages whose database work the HTTP tests cover on both databases: run
+# once, in the SQLite half of `make test` (the PostgreSQL half would only repeat the browser).
+BROWSER_ONCE = pytest.mark.skipif(bool(PG_URL), reason="the pages' database work is checked on "
+                                  "PostgreSQL by the HTTP tests; the browser runs in the SQLite half")
 
 
 def make_app(db_url, instance):

@@ -13,9 +13,12 @@ from app.awareness import operations
 from app.extensions import db
 from app.models import Activity, AwarenessEvent, User, VolunteerGroup
 from tests.a11y import assert_accessible
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import (ARTIFACTS, artifacts, browser, context, live_server, page,  # noqa: F401
                                 sign_in)
 from tests.test_browser_a11y import REFLOW, overflow, small_targets
+
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 
 PHONE = {"width": 390, "height": 844}
 SAKURA = "桜丘大学サイバー防犯ボランティア"

@@ -19,10 +19,11 @@ from app.cli.demo import DEMO_PASSWORD
 from app.extensions import db
 from tests.a11y import assert_accessible
 from tests.certificatetools import activity, completion, member, user
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server  # noqa: F401  (fixtures)
 from tests.test_certificates import joserfc_verify
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 expect.set_options(timeout=15_000)
 
 PHONE = {"width": 390, "height": 844}

@@ -15,9 +15,10 @@ from app.extensions import db
 from app.materials import quizsource
 from app.models import Material
 from tests.a11y import assert_accessible
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 expect.set_options(timeout=15_000)
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CourseCompletion, TrainingAttempt
 from tests.a11y import assert_accessible
-from tests.conftest import Client
+from tests.conftest import BROWSER_ONCE, Client
 from tests.test_browser import ARTIFACTS, browser, live_server  # noqa: F401  (fixtures)
 from tests.test_browser_invitations import PHONE, open_as
 from tests.test_training_courses import TOPICS, attempt_row, posted_value, take_module
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 expect.set_options(timeout=15_000)
 
 

@@ -10,10 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.a11y import assert_accessible
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server  # noqa: F401  (fixtures)
 from tests.test_browser_invitations import PHONE, open_as
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 expect.set_options(timeout=15_000)
 
 
