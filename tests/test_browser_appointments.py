@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from app.cli.demo import DEMO_PASSWORD
 from tests.a11y import assert_accessible
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import browser, context, live_server, page  # noqa: F401  (fixtures)
 from tests.test_review import affiliation, person, right_first, session_id, sit
+
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 
 
 def sign_in(page, base, username):

@@ -19,14 +19,14 @@ from playwright.sync_api import expect
 
 from app.cli.demo import DEMO_PASSWORD
 from tests.choicetools import choice_order, posted
-from tests.conftest import Client
+from tests.conftest import BROWSER_ONCE, Client
 # The browser (Debian's Chromium; a failure, never a skip, when it is missing) and the live
 # server come from the exam-page tests.
 from tests.test_browser import (ARTIFACTS, PageProblems, browser,  # noqa: F401
                                 enter_and_start, live_server)
 from tests.yeartools import key_leaks, questions, right, short_banks, staff_csv, window, wrong
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 
 STAFF = [
     "Z00001,栄　一花,さかえ　いちか,1995-10-10,巡査,101,警察官,",

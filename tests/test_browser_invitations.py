@@ -10,10 +10,11 @@ from playwright.sync_api import expect
 
 from app.cli.demo import DEMO_PASSWORD
 from tests.a11y import assert_accessible
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server  # noqa: F401  (fixtures)
 from tests.test_level_descriptions import BEGINNER_3, add_session
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 expect.set_options(timeout=15_000)
 
 PHONE = {"width": 390, "height": 844}

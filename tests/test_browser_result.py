@@ -18,11 +18,12 @@ from app.cli.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import PassRecord, Registration, SessionDetail, Staff, User
 from tests.a11y import assert_accessible
+from tests.conftest import BROWSER_ONCE
 from tests.test_browser import ARTIFACTS, PageProblems, browser, live_server, sign_in  # noqa: F401
 from tests.test_certify import certify
 from tests.test_review import affiliation, login, person, right_first, session_id, sit
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ONCE]
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
